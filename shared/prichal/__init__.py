@@ -1,0 +1,1 @@
+"""Prichal core package: domain (pure), services (use cases), adapters, HTTP runtime."""

@@ -1,0 +1,1 @@
+"""Adapters: everything that talks to the outside world (DB, Redis, MQ, S3, HTTP clients)."""

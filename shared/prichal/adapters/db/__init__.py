@@ -1,0 +1,1 @@
+"""PostgreSQL: schema, engine, unit of work, repositories and migrations."""

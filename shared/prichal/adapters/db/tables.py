@@ -1,0 +1,250 @@
+"""The PostgreSQL schema as SQLAlchemy Core tables (migrations live in ``migrations/``).
+
+Every table but ``tenants`` and ``tenant_domains`` carries ``tenant_id`` and is guarded
+by a row-level-security policy on the ``app.tenant_id`` setting (see the initial
+migration): a session that has not chosen a tenant sees nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column:
+    return Column("id", UUID(as_uuid=False), primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _tenant() -> Column:
+    return Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), nullable=False, index=True)
+
+
+def _created() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    _id(),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    # brand: display name, colours, logo URL, email sender — free-form for storefronts
+    Column("brand", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # legal requisites for documents: name, inn, kpp, ogrn, address, bank, bic, accounts
+    Column("legal", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("vat_included", Boolean, nullable=False, server_default=text("true")),
+    # 54-FZ tax system code (1 = general); sellers on simplified tax use 2 or 3
+    Column("tax_system_code", Integer, nullable=False, server_default=text("1")),
+    Column("refund_policy", JSONB, nullable=False,
+           server_default=text("""'{"cutoff_hours": 24, "fee_percent": "0"}'::jsonb""")),
+    Column("payment_provider", Text, nullable=False, server_default=text("'mock'")),
+    Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+)
+
+tenant_domains = Table(
+    "tenant_domains",
+    metadata,
+    Column("host", Text, primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    CheckConstraint("host = lower(host)", name="host_lowercase"),
+)
+
+tenant_vat_periods = Table(
+    "tenant_vat_periods",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("valid_from", Date, nullable=False),
+    Column("rate", Text, nullable=False),
+    UniqueConstraint("tenant_id", "valid_from", name="uq_tenant_vat_periods_from"),
+)
+
+piers = Table(
+    "piers",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False, server_default=""),
+    Column("latitude", Numeric(9, 6)),
+    Column("longitude", Numeric(9, 6)),
+    Column("supplier", Text),
+    Column("supplier_ref", Text),
+)
+
+vessels = Table(
+    "vessels",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", Text, nullable=False),
+    Column("supplier", Text),
+    Column("supplier_ref", Text),
+)
+
+seat_maps = Table(
+    "seat_maps",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vessel_id", UUID(as_uuid=False), ForeignKey("vessels.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    _created(),
+    UniqueConstraint("vessel_id", "version", name="uq_seat_maps_vessel_version"),
+)
+
+seat_categories = Table(
+    "seat_categories",
+    metadata,
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", Text, primary_key=True),
+    _tenant(),
+    Column("name", Text, nullable=False),
+    Column("color", Text, nullable=False, server_default="#888888"),
+)
+
+seats = Table(
+    "seats",
+    metadata,
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", Text, primary_key=True),
+    _tenant(),
+    Column("section", Text, nullable=False),
+    Column("row_label", Text, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("x", Numeric(8, 2), nullable=False),
+    Column("y", Numeric(8, 2), nullable=False),
+    Column("category", Text, nullable=False),
+    Column("blocked", Boolean, nullable=False, server_default=text("false")),
+    ForeignKeyConstraint(["seat_map_id", "category"], ["seat_categories.seat_map_id", "seat_categories.code"],
+                         name="fk_seats_category"),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("supplier", Text),
+    Column("supplier_ref", Text),
+)
+
+sailings = Table(
+    "sailings",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("program_id", UUID(as_uuid=False), ForeignKey("programs.id"), nullable=False),
+    Column("pier_id", UUID(as_uuid=False), ForeignKey("piers.id"), nullable=False),
+    Column("vessel_id", UUID(as_uuid=False), ForeignKey("vessels.id"), nullable=False),
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id")),
+    Column("departs_at", DateTime(timezone=True), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("seating", Text, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default="scheduled"),
+    Column("supplier", Text),
+    Column("supplier_ref", Text),
+    # Free seating: the database guarantee that sold + held never exceeds capacity.
+    Column("places_sold", Integer, nullable=False, server_default=text("0")),
+    Column("places_held", Integer, nullable=False, server_default=text("0")),
+    _created(),
+    CheckConstraint("seating IN ('assigned', 'free')", name="seating_kind"),
+    CheckConstraint("status IN ('scheduled', 'cancelled', 'completed')", name="status_kind"),
+    CheckConstraint("seating = 'free' OR seat_map_id IS NOT NULL", name="assigned_has_map"),
+    CheckConstraint("capacity >= 0 AND places_sold >= 0 AND places_held >= 0", name="counts_positive"),
+    CheckConstraint("places_sold + places_held <= capacity", name="within_capacity"),
+    UniqueConstraint("tenant_id", "supplier", "supplier_ref", name="uq_sailings_supplier_ref"),
+    Index("ix_sailings_tenant_departs", "tenant_id", "departs_at"),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("program_id", UUID(as_uuid=False), ForeignKey("programs.id"), nullable=False),
+    Column("ticket_type", Text, nullable=False),  # adult | child | concession | ...
+    Column("seat_category", Text),  # NULL: any seat / free seating
+    Column("name", Text, nullable=False),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("vat_rate", Text),  # NULL: the tenant's rate on the day of sale
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    CheckConstraint("price >= 0", name="price_positive"),
+    UniqueConstraint("program_id", "ticket_type", "seat_category", name="uq_tariffs_kind",
+                     postgresql_nulls_not_distinct=True),
+)
+
+seat_holds = Table(
+    "seat_holds",
+    metadata,
+    Column("token", Text, primary_key=True),
+    _tenant(),
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("seat_ids", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("quantity", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default="active"),
+    _created(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('active', 'released', 'expired', 'ordered')", name="status_kind"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_seat_holds_active_expiry", "expires_at", postgresql_where=text("status = 'active'")),
+    Index("ix_seat_holds_sailing", "sailing_id"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), nullable=False),
+    Column("seat_id", Text),  # NULL on free seating
+    Column("hold_token", Text),
+    Column("status", Text, nullable=False),
+    _created(),
+    CheckConstraint("status IN ('reserved', 'sold', 'cancelled', 'refunded')", name="status_kind"),
+    # The final guarantee against double sales: one live ticket per seat of a sailing.
+    Index("uq_tickets_live_seat", "sailing_id", "seat_id", unique=True,
+          postgresql_where=text("seat_id IS NOT NULL AND status IN ('reserved', 'sold')")),
+)
+
+# Tables whose rows belong to one tenant and are guarded by row-level security.
+TENANT_TABLES = [
+    t.name for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenant_domains"
+]

@@ -1,0 +1,43 @@
+"""Tenant lookup before any tenant is chosen (tenants and their hosts are not RLS-guarded)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select, text
+
+from prichal.domain.tenants import Tenant
+from prichal.domain.vat import VatPeriod, VatRate, VatSchedule
+
+from .tables import tenant_domains, tenant_vat_periods, tenants
+
+
+class TenantDirectory:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def by_slug(self, slug: str) -> Tenant | None:
+        return self._one(select(tenants).where(tenants.c.slug == slug, tenants.c.active))
+
+    def by_host(self, host: str) -> Tenant | None:
+        query = (select(tenants).join(tenant_domains, tenant_domains.c.tenant_id == tenants.c.id)
+                 .where(tenant_domains.c.host == host.lower(), tenants.c.active))
+        return self._one(query)
+
+    def active_ids(self) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(conn.execute(select(tenants.c.id).where(tenants.c.active)).scalars())
+
+    def _one(self, query) -> Tenant | None:  # noqa: ANN001
+        with self._engine.begin() as conn:
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                return None
+            # VAT periods are tenant rows: read them inside that tenant's scope.
+            conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": row["id"]})
+            periods = conn.execute(select(tenant_vat_periods.c.valid_from, tenant_vat_periods.c.rate)).all()
+        return Tenant(
+            id=row["id"], slug=row["slug"], name=row["name"], brand=row["brand"], legal=row["legal"],
+            vat_included=row["vat_included"],
+            vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
+            tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
+            payment_provider=row["payment_provider"], timezone=row["timezone"],
+        )

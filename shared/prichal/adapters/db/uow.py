@@ -1,0 +1,48 @@
+"""Unit of work: one transaction, scoped to one tenant, with the repositories on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, text
+
+from .catalog_repository import CatalogRepository
+from .hold_repository import HoldRepository
+
+
+class UnitOfWork:
+    """``with UnitOfWork(engine, tenant_id) as uow: ...; uow.commit()``.
+
+    Sets ``app.tenant_id`` for the transaction only, so row-level security confines every
+    statement to that tenant. Without ``commit()`` the transaction is rolled back.
+    """
+
+    conn: Connection
+    catalog: CatalogRepository
+    holds: HoldRepository
+
+    def __init__(self, engine: Engine, tenant_id: str) -> None:
+        self._engine = engine
+        self.tenant_id = tenant_id
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        self.conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": self.tenant_id})
+        self.catalog = CatalogRepository(self.conn, self.tenant_id)
+        self.holds = HoldRepository(self.conn, self.tenant_id)
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.conn.close()

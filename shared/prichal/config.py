@@ -1,0 +1,97 @@
+"""Every setting of the system, read in one place.
+
+Values come from environment variables and, for credentials, from secret files as
+OpenFaaS mounts them (``/var/openfaas/secrets/<name>``; the folder is configurable with
+``SECRETS_DIR``). A secret file wins over nothing but loses to an explicit environment
+variable, so a developer can always override locally.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
+
+
+def read_secret_files(directory: str | None = None) -> dict[str, str]:
+    """Secrets as OpenFaaS mounts them: one file per secret, named like ``database-url``.
+
+    Returns ``{"database_url": "..."}`` for every file whose name matches a setting and
+    whose setting is not given in the environment (the environment always wins).
+    """
+    folder = Path(directory or os.environ.get("SECRETS_DIR", DEFAULT_SECRETS_DIR))
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for path in folder.iterdir():
+        name = path.name.replace("-", "_").lower()
+        if name in Settings.model_fields and name.upper() not in os.environ and path.is_file():
+            found[name] = path.read_text().strip()
+    return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=False,
+        extra="ignore",
+    )
+
+    # --- data services -------------------------------------------------------------
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/prichal"
+    # Role every application session switches to, so that row-level security applies
+    # even when the login role owns the tables. Empty = do not switch.
+    db_app_role: str = "prichal_app"
+    db_pool_size: int = 8
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix of every Redis key; tests give each run its own.
+    redis_prefix: str = "prichal:"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    events_exchange: str = "prichal.events"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "prichal"
+    s3_access_key: str = "prichal"
+    s3_secret_key: str = "prichal-secret"
+    s3_region: str = "us-east-1"
+
+    # --- holds ---------------------------------------------------------------------
+    hold_ttl_seconds: int = 15 * 60
+    # A hold can be extended, but never to live longer than this from its creation.
+    hold_max_lifetime_seconds: int = 30 * 60
+    hold_max_seats: int = 10
+    # Hold creations per client (storefront session or source address) per minute.
+    hold_rate_limit_per_minute: int = 30
+
+    # --- tenancy and HTTP ----------------------------------------------------------
+    tenant_header: str = "X-Tenant"
+    client_id_header: str = "X-Client-Id"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Host we believe (CIDRs, comma separated).
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    tenant_cache_seconds: float = 30.0
+    catalog_cache_seconds: float = 10.0
+    seat_status_cache_seconds: float = 5.0
+
+    # --- observability -------------------------------------------------------------
+    log_level: str = "INFO"
+    otel_exporter: str = Field(default="none", description="none | console")
+    service_name: str = "prichal"
+
+    @property
+    def hold_ttl(self) -> timedelta:
+        return timedelta(seconds=self.hold_ttl_seconds)
+
+    @property
+    def hold_max_lifetime(self) -> timedelta:
+        return timedelta(seconds=self.hold_max_lifetime_seconds)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own ``Settings``)."""
+    return Settings(**read_secret_files())

@@ -1,0 +1,28 @@
+"""A tenant: one ticket seller with its brand, storefront hosts, requisites and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .vat import VatRate, VatSchedule
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    slug: str
+    name: str
+    brand: dict[str, Any] = field(default_factory=dict)
+    legal: dict[str, Any] = field(default_factory=dict)
+    vat_included: bool = True
+    vat_schedule: VatSchedule = field(default_factory=lambda: VatSchedule(()))
+    tax_system_code: int = 1
+    refund_policy: dict[str, Any] = field(default_factory=dict)
+    payment_provider: str = "mock"
+    timezone: str = "Europe/Moscow"
+
+    def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:
+        """The VAT rate of a sale on ``day``: a tariff's own rate wins over the tenant's."""
+        return override if override is not None else self.vat_schedule.rate_on(day)
