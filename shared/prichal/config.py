@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_bucket: str = "prichal"
     s3_access_key: str = "prichal"
-    s3_secret_key: str = "prichal-secret"
+    s3_secret_key: str = "prichal-secret"  # noqa: S105 - the local S3 server's; production uses a secret file
     s3_region: str = "us-east-1"
 
     # --- holds ---------------------------------------------------------------------

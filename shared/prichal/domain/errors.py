@@ -1,7 +1,7 @@
 """The error hierarchy of the domain.
 
 Services raise these; the HTTP layer maps each class to a status code and a
-problem+json ``type`` in one place (``prichal.http.problems``). Nothing here knows HTTP.
+problem+json ``type`` in one place (``prichal.entrypoints.problems``). Nothing here knows HTTP.
 """
 
 from __future__ import annotations

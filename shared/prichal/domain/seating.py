@@ -33,11 +33,21 @@ class Seat:
 
 
 @dataclass(frozen=True, slots=True)
+class SeatCategory:
+    code: str
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
 class SeatMap:
+    """One version of a vessel's layout. Versions are immutable once sailings use them."""
+
     id: str
     vessel_id: str
     version: int
     name: str
+    categories: dict[str, SeatCategory] = field(default_factory=dict)
     seats: dict[str, Seat] = field(default_factory=dict)
 
     def sellable_count(self) -> int:

@@ -12,7 +12,7 @@ def make_app_engine(url: str, app_role: str | None, pool_size: int = 8) -> Engin
                            pool_recycle=1800)
     if app_role:
         @event.listens_for(engine, "connect")
-        def _switch_role(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _switch_role(dbapi_connection, _record) -> None:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f'SET ROLE "{app_role}"')
             dbapi_connection.commit()

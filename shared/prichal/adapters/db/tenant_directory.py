@@ -26,7 +26,7 @@ class TenantDirectory:
         with self._engine.connect() as conn:
             return list(conn.execute(select(tenants.c.id).where(tenants.c.active)).scalars())
 
-    def _one(self, query) -> Tenant | None:  # noqa: ANN001
+    def _one(self, query) -> Tenant | None:
         with self._engine.begin() as conn:
             row = conn.execute(query).mappings().first()
             if row is None:

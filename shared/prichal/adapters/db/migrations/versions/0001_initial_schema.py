@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-21
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('tenants',
     sa.Column('id', sa.UUID(as_uuid=False), server_default=sa.text('gen_random_uuid()'), nullable=False),
     sa.Column('slug', sa.Text(), nullable=False),
@@ -209,11 +209,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_tickets_tenant_id'), 'tickets', ['tenant_id'], unique=False)
     op.create_index('uq_tickets_live_seat', 'tickets', ['sailing_id', 'seat_id'], unique=True, postgresql_where=sa.text("seat_id IS NOT NULL AND status IN ('reserved', 'sold')"))
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_index('uq_tickets_live_seat', table_name='tickets', postgresql_where=sa.text("seat_id IS NOT NULL AND status IN ('reserved', 'sold')"))
     op.drop_index(op.f('ix_tickets_tenant_id'), table_name='tickets')
     op.drop_table('tickets')
@@ -242,4 +242,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_piers_tenant_id'), table_name='piers')
     op.drop_table('piers')
     op.drop_table('tenants')
-    
+

@@ -1,0 +1,25 @@
+"""expire-holds (cron): settle holds whose time ran out, in every tenant.
+
+Redis forgets expired holds by itself; the database keeps them ``active`` (and, on free
+seating, counted against capacity) until this runs. Unpaid orders will expire here too.
+"""
+
+from __future__ import annotations
+
+from prichal.bootstrap import container, function_app
+from prichal.entrypoints.app import Request
+from prichal.services.holds import expire_due_holds
+
+app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.")
+
+
+@app.route("POST", "/", tenant=False)
+def run(request: Request) -> dict:
+    """Expire what is due (called by the cron connector with an empty body)."""
+    c = container()
+    expired = expire_due_holds(c.tenants.active_ids(), c.uow, c.hold_store, c.now())
+    return {"expired_holds": expired}
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target

@@ -1,0 +1,16 @@
+"""hello: the smallest function on the platform, the floor of the gateway benchmark and a
+smoke test of a deployment (no tenant, no database)."""
+
+from prichal.bootstrap import function_app
+
+app = function_app("hello", "Hello", "Answers with a greeting; measures the platform's own overhead.")
+
+
+@app.route("GET", "/", tenant=False)
+def hello(request):
+    """Say hello."""
+    return {"message": "hello from prichal"}
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target

@@ -1,0 +1,82 @@
+"""lock-seat: hold seats (or free-seating places) of a sailing for a buyer, all or nothing.
+
+POST /holds, GET|PATCH|DELETE /holds/{token}. The rules live in
+``prichal.services.holds``; this module only parses and shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prichal.bootstrap import container, function_app
+from prichal.domain.holds import Hold
+from prichal.entrypoints.app import Request, Response
+from prichal.services.holds import HoldRequest
+from pydantic import BaseModel, ConfigDict, Field
+
+app = function_app("lock-seat", "Seat holds",
+                   "Temporary, all-or-nothing holds on seats of a sailing, with a TTL, extension and release.")
+
+
+class HoldCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sailing_id: str = Field(min_length=1, max_length=64)
+    seat_ids: list[str] | None = Field(default=None, description="assigned seating: the seats to hold")
+    quantity: int | None = Field(default=None, ge=1, description="free seating: how many places")
+
+
+class HoldView(BaseModel):
+    token: str
+    sailing_id: str
+    seat_ids: list[str]
+    quantity: int
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    extendable_until: datetime
+
+
+def _view(hold: Hold) -> dict:
+    return HoldView(
+        token=hold.token, sailing_id=hold.sailing_id, seat_ids=list(hold.seat_ids), quantity=hold.quantity,
+        status=hold.status.value, created_at=hold.created_at, expires_at=hold.expires_at,
+        extendable_until=hold.created_at + container().hold_policy.max_lifetime,
+    ).model_dump(mode="json")
+
+
+def _client_id(request: Request) -> str:
+    """Who holds: the storefront's session id when it sends one, else the buyer's address."""
+    header = container().settings.client_id_header
+    return (request.header(header) or "").strip()[:128] or request.client_ip or "unknown"
+
+
+@app.route("POST", "/holds", body=HoldCreate, response=HoldView, status=201, errors=(404, 409, 429))
+def create_hold(request: Request, body: HoldCreate) -> dict:
+    """Hold seats (assigned seating) or a quantity of places (free seating)."""
+    hold = container().holds.create(request.tenant.id, HoldRequest(
+        sailing_id=body.sailing_id, seat_ids=body.seat_ids, quantity=body.quantity,
+        client_id=_client_id(request)))
+    return _view(hold)
+
+
+@app.route("GET", "/holds/{token}", response=HoldView, errors=(404,))
+def read_hold(request: Request, token: str) -> dict:
+    """Read a hold; ``status`` tells whether it is still active."""
+    return _view(container().holds.get(request.tenant.id, token))
+
+
+@app.route("PATCH", "/holds/{token}", response=HoldView, errors=(404, 409, 410))
+def extend_hold(request: Request, token: str) -> dict:
+    """Extend a live hold by its TTL, never past ``extendable_until``."""
+    return _view(container().holds.extend(request.tenant.id, token))
+
+
+@app.route("DELETE", "/holds/{token}", status=204, errors=(404, 409))
+def release_hold(request: Request, token: str) -> Response:
+    """Release a hold; releasing it again changes nothing."""
+    container().holds.release(request.tenant.id, token)
+    return Response(status=204)
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target

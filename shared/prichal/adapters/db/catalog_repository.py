@@ -1,0 +1,108 @@
+"""Reads of the catalog: sailings, seat maps, tariffs and what is sold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+
+from prichal.domain.catalog import Sailing, SailingStatus, Tariff
+from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
+from prichal.domain.vat import VatRate
+
+from .tables import piers, programs, sailings, seat_categories, seat_maps, seats, tariffs, tickets, vessels
+
+LIVE_TICKET = ("reserved", "sold")
+
+_sailing_columns = [
+    sailings,
+    programs.c.name.label("program_name"),
+    piers.c.name.label("pier_name"),
+    vessels.c.name.label("vessel_name"),
+]
+_sailing_join = (sailings.join(programs, programs.c.id == sailings.c.program_id)
+                 .join(piers, piers.c.id == sailings.c.pier_id)
+                 .join(vessels, vessels.c.id == sailings.c.vessel_id))
+
+
+def _sailing(row) -> Sailing:
+    return Sailing(
+        id=row.id, tenant_id=row.tenant_id, program_id=row.program_id, program_name=row.program_name,
+        pier_id=row.pier_id, pier_name=row.pier_name, vessel_id=row.vessel_id, vessel_name=row.vessel_name,
+        seat_map_id=row.seat_map_id, departs_at=row.departs_at, duration_minutes=row.duration_minutes,
+        seating=Seating(row.seating), capacity=row.capacity, status=SailingStatus(row.status),
+        places_sold=row.places_sold, places_held=row.places_held,
+    )
+
+
+class CatalogRepository:
+    def __init__(self, conn: Connection, tenant_id: str) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+    def sailing(self, sailing_id: str) -> Sailing | None:
+        row = self.conn.execute(
+            select(*_sailing_columns).select_from(_sailing_join).where(sailings.c.id == sailing_id)).first()
+        return _sailing(row) if row else None
+
+    def sailings_between(self, start: datetime, end: datetime, pier_id: str | None = None,
+                         program_id: str | None = None) -> list[Sailing]:
+        query = (select(*_sailing_columns).select_from(_sailing_join)
+                 .where(sailings.c.departs_at >= start, sailings.c.departs_at < end)
+                 .order_by(sailings.c.departs_at))
+        if pier_id:
+            query = query.where(sailings.c.pier_id == pier_id)
+        if program_id:
+            query = query.where(sailings.c.program_id == program_id)
+        return [_sailing(row) for row in self.conn.execute(query)]
+
+    def seat_map(self, seat_map_id: str) -> SeatMap | None:
+        head = self.conn.execute(select(seat_maps).where(seat_maps.c.id == seat_map_id)).first()
+        if head is None:
+            return None
+        categories = {
+            row.code: SeatCategory(row.code, row.name, row.color)
+            for row in self.conn.execute(select(seat_categories).where(seat_categories.c.seat_map_id == seat_map_id))
+        }
+        seat_rows = self.conn.execute(
+            select(seats).where(seats.c.seat_map_id == seat_map_id)
+            .order_by(seats.c.section, seats.c.row_label, seats.c.number))
+        return SeatMap(
+            id=head.id, vessel_id=head.vessel_id, version=head.version, name=head.name, categories=categories,
+            seats={
+                row.code: Seat(id=row.code, section=row.section, row=row.row_label, number=row.number,
+                               x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked)
+                for row in seat_rows
+            },
+        )
+
+    def tariffs(self, program_ids: list[str]) -> list[Tariff]:
+        if not program_ids:
+            return []
+        rows = self.conn.execute(
+            select(tariffs).where(tariffs.c.program_id.in_(program_ids), tariffs.c.active)
+            .order_by(tariffs.c.program_id, tariffs.c.seat_category, tariffs.c.ticket_type))
+        return [
+            Tariff(id=row.id, program_id=row.program_id, ticket_type=row.ticket_type,
+                   seat_category=row.seat_category, name=row.name, price=row.price,
+                   vat_rate=VatRate(row.vat_rate) if row.vat_rate else None)
+            for row in rows
+        ]
+
+    def sold_seats(self, sailing_id: str, among: list[str] | None = None) -> set[str]:
+        query = select(tickets.c.seat_id).where(
+            tickets.c.sailing_id == sailing_id, tickets.c.seat_id.is_not(None), tickets.c.status.in_(LIVE_TICKET))
+        if among is not None:
+            query = query.where(tickets.c.seat_id.in_(among))
+        return set(self.conn.execute(query).scalars())
+
+    def sold_seat_counts(self, sailing_ids: list[str]) -> dict[str, int]:
+        """Live tickets per assigned-seating sailing."""
+        if not sailing_ids:
+            return {}
+        rows = self.conn.execute(
+            select(tickets.c.sailing_id, func.count())
+            .where(tickets.c.sailing_id.in_(sailing_ids), tickets.c.seat_id.is_not(None),
+                   tickets.c.status.in_(LIVE_TICKET))
+            .group_by(tickets.c.sailing_id))
+        return {row[0]: row[1] for row in rows}

@@ -1,0 +1,123 @@
+"""Wires settings to real adapters, once per process (cosmicpython's ``bootstrap``).
+
+Entry points ask for ``container()``; tests build a ``Container`` from their own
+``Settings`` (own database, own Redis prefix) and install it with ``use_container``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+import redis
+from sqlalchemy import Engine
+
+from prichal.adapters.db.engine import make_app_engine
+from prichal.adapters.db.tenant_directory import TenantDirectory
+from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.redis_rate_limit import RateLimiter
+from prichal.config import Settings, get_settings
+from prichal.domain.holds import HoldPolicy
+from prichal.entrypoints.app import FunctionApp
+from prichal.entrypoints.tenancy import TenantResolver
+from prichal.observability.logging import configure_logging
+from prichal.observability.tracing import configure_tracing
+from prichal.services.catalog import CatalogService
+from prichal.services.catalog_reader import CatalogReader
+from prichal.services.holds import HoldService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: object = field(default=utc_now)  # () -> aware datetime; tests may freeze it
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_app_engine(self.settings.database_url, self.settings.db_app_role, self.settings.db_pool_size)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, health_check_interval=30,
+                                    socket_timeout=2, socket_connect_timeout=2)
+
+    @cached_property
+    def tenants(self) -> TenantDirectory:
+        return TenantDirectory(self.engine)
+
+    @cached_property
+    def tenant_resolver(self) -> TenantResolver:
+        return TenantResolver(self.tenants, self.settings.tenant_header, self.settings.tenant_cache_seconds)
+
+    def uow(self, tenant_id: str) -> UnitOfWork:
+        return UnitOfWork(self.engine, tenant_id)
+
+    @cached_property
+    def hold_store(self) -> RedisHoldStore:
+        return RedisHoldStore(self.redis, self.settings.redis_prefix)
+
+    @cached_property
+    def hold_policy(self) -> HoldPolicy:
+        s = self.settings
+        return HoldPolicy(ttl=s.hold_ttl, max_lifetime=s.hold_max_lifetime, max_seats=s.hold_max_seats)
+
+    @cached_property
+    def catalog_reader(self) -> CatalogReader:
+        return CatalogReader(self.uow, self.settings.catalog_cache_seconds)
+
+    @cached_property
+    def holds(self) -> HoldService:
+        return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
+                           RateLimiter(self.redis, self.settings.redis_prefix),
+                           self.settings.hold_rate_limit_per_minute, self.now)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        return CatalogService(self.uow, self.hold_store, self.catalog_reader, self.now,
+                              self.settings.seat_status_cache_seconds)
+
+    def now(self) -> datetime:
+        return self.clock()  # type: ignore[operator]
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                _container = Container(get_settings())
+    return _container
+
+
+def use_container(new: Container | None) -> None:
+    """Replace the process-wide container (tests; ``None`` resets to settings from env)."""
+    global _container
+    with _lock:
+        _container = new
+
+
+def function_app(name: str, title: str, description: str = "") -> FunctionApp:
+    """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces."""
+    settings = get_settings()
+    configure_logging(name, settings.log_level)
+    configure_tracing(name, settings.otel_exporter)
+    return FunctionApp(name, title, description,
+                       tenant_resolver=lambda request: container().tenant_resolver(request),
+                       trusted_proxies=lambda: container().settings.trusted_proxies)

@@ -1,0 +1,40 @@
+"""The client's address behind proxies: trust X-Forwarded-For only through trusted hops."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=32)
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str | None:
+    """Walk the chain from the nearest hop outwards; the first untrusted hop is the client.
+
+    ``peer`` is the address that connected to us (unknown under OpenFaaS, where the
+    watchdog is the peer: then the gateway's X-Forwarded-For is the chain).
+    """
+    chain = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    if peer:
+        chain.append(peer)
+    if not chain:
+        return None
+    if peer and not _trusted(peer, trusted):
+        return peer
+    for hop in reversed(chain):
+        if not _trusted(hop, trusted):
+            return hop
+    return chain[0]

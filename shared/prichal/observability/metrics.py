@@ -1,0 +1,33 @@
+"""Prometheus metrics shared by every function.
+
+Under a multi-process server (the local gateway's gunicorn) set
+``PROMETHEUS_MULTIPROC_DIR``; ``render`` then aggregates every worker's samples.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+REQUEST_LATENCY = Histogram(
+    "prichal_request_seconds", "Time to answer a function request",
+    ["function", "route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+REQUESTS = Counter("prichal_requests_total", "Function requests by outcome",
+                   ["function", "route", "method", "status"])
+HOLDS = Counter("prichal_holds_total", "Hold operations by outcome", ["operation", "outcome"])
+EXPIRED_HOLDS = Counter("prichal_holds_expired_total", "Holds marked expired by the reconciler")
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,57 @@
+"""Cached reads of sailings and seat maps shared by the hold and catalog use cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.memory_cache import TtlCache
+from prichal.domain.catalog import Sailing
+from prichal.domain.errors import NotFound
+from prichal.domain.seating import SeatMap
+
+
+class CatalogReader:
+    """Sailings are cached for seconds (status and departure may change); seat maps by
+    id for longer, since a seat-map version never changes once a sailing uses it."""
+
+    def __init__(self, uow_factory: Callable[[str], UnitOfWork], sailing_ttl: float) -> None:
+        self._uow = uow_factory
+        self._sailings: TtlCache[Sailing | None] = TtlCache(sailing_ttl)
+        self._seat_maps: TtlCache[SeatMap | None] = TtlCache(600.0, max_entries=512)
+
+    def sailing(self, tenant_id: str, sailing_id: str) -> Sailing:
+        if not _is_uuid(sailing_id):
+            raise NotFound(f"sailing {sailing_id} not found", sailing_id=sailing_id)
+
+        def load() -> Sailing | None:
+            with self._uow(tenant_id) as uow:
+                return uow.catalog.sailing(sailing_id)
+
+        sailing = self._sailings.get_or_load((tenant_id, sailing_id), load)
+        if sailing is None:
+            raise NotFound(f"sailing {sailing_id} not found", sailing_id=sailing_id)
+        return sailing
+
+    def seat_map(self, tenant_id: str, seat_map_id: str) -> SeatMap:
+        def load() -> SeatMap | None:
+            with self._uow(tenant_id) as uow:
+                return uow.catalog.seat_map(seat_map_id)
+
+        seat_map = self._seat_maps.get_or_load((tenant_id, seat_map_id), load)
+        if seat_map is None:
+            raise NotFound(f"seat map {seat_map_id} not found")
+        return seat_map
+
+    def forget(self) -> None:
+        self._sailings.clear()
+        self._seat_maps.clear()
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True

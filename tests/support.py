@@ -1,0 +1,61 @@
+"""Helpers for calling functions in-process through the OpenFaaS contract."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+_loaded: dict[str, ModuleType] = {}
+
+
+def load_function(name: str) -> ModuleType:
+    """Import ``functions/<name>/handler.py`` as the OpenFaaS template would."""
+    if name not in _loaded:
+        path = ROOT / "functions" / name / "handler.py"
+        module_name = f"prichal_fn_{name.replace('-', '_')}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        _loaded[name] = module
+    return _loaded[name]
+
+
+@dataclass
+class Event:
+    """What the OpenFaaS python3-http template hands to ``handle``."""
+
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+    query: dict[str, str] = field(default_factory=dict)
+    path: str = "/"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+
+def call(function: str, method: str, path: str, *, tenant: str | None = None, body: Any = None,
+         raw: bytes | None = None, headers: dict[str, str] | None = None,
+         query: dict[str, str] | None = None) -> Answer:
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if tenant is not None:
+        all_headers["X-Tenant"] = tenant
+    payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    result = load_function(function).handle(
+        Event(body=payload, headers=all_headers, method=method, query=query or {}, path=path), None)
+    return Answer(result["statusCode"], result["headers"], result["body"])
