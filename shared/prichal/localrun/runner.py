@@ -1,0 +1,254 @@
+"""``python -m prichal.localrun``: the whole system on one machine, from stack.yml.
+
+Order of start: check PostgreSQL/Redis/RabbitMQ answer, apply migrations, seed the demo
+tenant, start S3 (moto unless ``S3_ENDPOINT_URL``), start the gateway (gunicorn, gthread),
+wait for ``/healthz``, then start the cron and RabbitMQ connector threads. Ctrl-C or SIGTERM
+stops everything and exits 0; a child dying on its own stops the rest and exits 1; a
+configuration or service problem at start exits 2.
+
+Children run in their own sessions (a terminal Ctrl-C reaches only the runner, which stops
+them in order) and, on Linux, get SIGTERM if the runner itself dies without cleaning up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from prichal.localrun.connector import ConnectorConfig, start_consumers
+from prichal.localrun.cron import CronScheduler
+from prichal.localrun.s3server import S3Server, start_s3
+from prichal.localrun.stack import FunctionSpec, apply_environment, default_stack_path, load_stack
+
+log = logging.getLogger("prichal.localrun")
+
+EXIT_OK, EXIT_CHILD_DIED, EXIT_SETUP = 0, 1, 2
+_PR_SET_PDEATHSIG = 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m prichal.localrun", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default=str(default_stack_path()), help="stack file (env PRICHAL_STACK)")
+    parser.add_argument("--port", type=int, default=int(env.get("GATEWAY_PORT", "8080")),
+                        help="gateway port on 127.0.0.1 (env GATEWAY_PORT, default 8080)")
+    parser.add_argument("--workers", type=int, default=int(env.get("GATEWAY_WORKERS", "2")),
+                        help="gunicorn worker processes (env GATEWAY_WORKERS, default 2)")
+    parser.add_argument("--threads", type=int, default=int(env.get("GATEWAY_THREADS", "16")),
+                        help="threads per worker (env GATEWAY_THREADS, default 16)")
+    parser.add_argument("--no-seed", action="store_true", help="do not load the demo tenant")
+    parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations (implies --no-seed)")
+    return parser.parse_args(argv)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+def check_services(database: bool = True) -> list[str]:
+    """What is not answering among PostgreSQL, Redis and RabbitMQ, one readable line each."""
+    import pika
+    import psycopg
+    import redis
+    from sqlalchemy.engine import make_url
+
+    from prichal.config import get_settings
+
+    settings = get_settings()
+    problems = []
+    if database:
+        url = make_url(settings.database_url).set(drivername="postgresql", database="postgres")
+        try:
+            psycopg.connect(url.render_as_string(hide_password=False), connect_timeout=3).close()
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL at {_redact(settings.database_url)} (DATABASE_URL): {exc}".strip())
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        problems.append(f"Redis at {_redact(settings.redis_url)} (REDIS_URL): {exc}")
+    try:
+        parameters = pika.URLParameters(settings.rabbitmq_url)
+        parameters.connection_attempts, parameters.socket_timeout = 1, 3
+        pika.BlockingConnection(parameters).close()
+    except Exception as exc:  # pika raises a zoo of AMQP and socket errors
+        problems.append(f"RabbitMQ at {_redact(settings.rabbitmq_url)} (RABBITMQ_URL): {exc!r}")
+    return problems
+
+
+def seed() -> None:
+    """Load the demo tenant; the seed module is optional while it is being written."""
+    try:
+        from prichal.localrun.seed import seed_demo
+    except ModuleNotFoundError as exc:
+        if exc.name != "prichal.localrun.seed":
+            raise
+        log.warning("prichal.localrun.seed does not exist yet: starting without demo data")
+        return
+    seed_demo()
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it when the runner dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# preexec_fn is unsafe once threads run; the runner starts its children before any thread.
+PREEXEC: Callable[[], None] | None = _die_with_parent if sys.platform == "linux" else None
+
+
+def start_gateway(stack: Path, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
+        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10",
+        "--timeout", "120", "--keep-alive", "5", "--log-level", "warning",
+    ]
+    heartbeat_dir = "/dev/shm"  # noqa: S108 - gunicorn's advice: worker heartbeats on tmpfs, not disk
+    if Path(heartbeat_dir).is_dir():
+        command += ["--worker-tmp-dir", heartbeat_dir]
+    command.append("prichal.localrun.gateway:create_app()")
+    env = {**os.environ, "PRICHAL_STACK": str(stack)}
+    return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=PREEXEC)  # noqa: PLW1509
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], stop: threading.Event, timeout: float = 60.0) -> bool:
+    """True once ``/healthz`` answers 200; False when stopped; raises when the gateway dies or hangs."""
+    deadline = time.monotonic() + timeout
+    while not stop.is_set():
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with code {process.returncode} while starting")
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway did not answer on {url}/healthz within {timeout:.0f} s")
+        stop.wait(0.1)
+    return False
+
+
+def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: Path) -> str:
+    width = max((len(f.name) for f in functions), default=0)
+    lines = [f"Prichal is running ({stack})", f"  gateway    {url}   (/healthz, /system/functions)", "  functions"]
+    for function in functions:
+        trigger = ""
+        if function.schedule:
+            trigger = f"   cron {function.schedule!r}"
+        elif function.topics:
+            trigger = f"   events {', '.join(function.topics)}"
+        lines.append(f"    {function.name:<{width}}  {url}/function/{function.name}{trigger}")
+    origin = "moto, in memory" if s3.process else "configured"
+    lines += [f"  events     exchange {exchange}",
+              f"  s3         {s3.endpoint_url} bucket {s3.bucket} ({origin})",
+              "  stop       Ctrl-C (or SIGTERM)"]
+    return "\n".join(lines)
+
+
+def _stop_process(process: subprocess.Popen[bytes], name: str, timeout: float) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not stop within %.0f s; killing it", name, timeout)
+        process.kill()
+        process.wait()
+
+
+def prepare(args: argparse.Namespace) -> bool:
+    """Everything that must hold before a process starts: services answer, schema, demo data."""
+    problems = check_services(database=not args.no_migrate)
+    if problems:
+        log.error("not reachable:\n  %s\nStart them (see ../shared/SERVICES.md or .ci/run) or point the "
+                  "variables in parentheses elsewhere.", "\n  ".join(problems))
+        return False
+    if not args.no_migrate:
+        from prichal.adapters.db.migrate import upgrade
+
+        upgrade()
+        if not args.no_seed:
+            seed()
+    return True
+
+
+def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], cron: CronScheduler,
+          stop: threading.Event) -> int:
+    """Start S3, the gateway and the connector threads; watch them until ``stop`` or a death."""
+    url = f"http://127.0.0.1:{args.port}"
+    s3: S3Server | None = None
+    gateway: subprocess.Popen[bytes] | None = None
+    threads: list[threading.Thread] = []
+    try:
+        s3 = start_s3(preexec_fn=PREEXEC)
+        gateway = start_gateway(stack, args.port, args.workers, args.threads)
+        if wait_healthy(url, gateway, stop):
+            config = ConnectorConfig.from_env()
+            if cron.schedules:
+                cron.start()
+                threads.append(cron)
+            threads += start_consumers(functions, url, stop, config)
+            print(banner(url, functions, s3, config.exchange, stack), flush=True)
+        while not stop.wait(0.5):
+            dead = [name for name, process in (("gateway", gateway), ("moto S3 server", s3.process))
+                    if process is not None and process.poll() is not None]
+            dead += [thread.name for thread in threads if not thread.is_alive()]
+            if dead:
+                log.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
+                return EXIT_CHILD_DIED
+        return EXIT_OK
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return EXIT_CHILD_DIED
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        if gateway is not None:
+            _stop_process(gateway, "gateway", timeout=20)
+        if s3 is not None:
+            s3.stop()
+        log.info("stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stack = Path(args.stack).resolve()
+    functions = load_stack(stack)
+    apply_environment(functions)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # it narrates every connection step at INFO
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        cron = CronScheduler(functions, f"http://127.0.0.1:{args.port}", stop)  # validates the schedules
+        if not prepare(args):
+            return EXIT_SETUP
+    except (ValueError, RuntimeError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_SETUP
+    return serve(args, stack, functions, cron, stop)
