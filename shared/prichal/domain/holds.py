@@ -55,4 +55,4 @@ class Hold:
     def ensure_active(self, now: datetime) -> None:
         status = self.effective_status(now)
         if status is not HoldStatus.ACTIVE:
-            raise HoldGone(f"hold is {status.value}", status=status.value)
+            raise HoldGone(f"hold is {status.value}", hold_status=status.value)
