@@ -1,0 +1,109 @@
+"""The local gateway honours the OpenFaaS gateway + python3-http contract, through real HTTP."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.e2e.gateway_harness import FixtureRuntime, fixture_runtime
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[FixtureRuntime]:
+    with fixture_runtime() as running:
+        yield running
+
+
+def test_request_reaches_handle_exactly(runtime: FixtureRuntime) -> None:
+    body = b"\x00binary\xff body"
+    response = requests.post(
+        f"{runtime.url}/function/echo/holds/abc?seat=A1&seat=A2&empty=&name=%D0%9F%D1%91%D1%82%D1%80",
+        data=body,
+        headers={"X-Custom": "value", "Content-Type": "application/octet-stream", "X-Forwarded-For": "203.0.113.7"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    seen = response.json()
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/holds/abc"
+    assert seen["query"] == {"seat": ["A1", "A2"], "empty": [""], "name": ["Пётр"]}
+    assert base64.b64decode(seen["body_base64"]) == body
+    assert seen["headers"]["X-Custom"] == "value"
+    assert seen["custom_lowercase"] == "value"  # headers are case-insensitive
+    assert seen["headers"]["Content-Type"] == "application/octet-stream"
+    # As behind the OpenFaaS gateway: the client address appended, the Host kept.
+    assert seen["headers"]["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
+    assert seen["headers"]["X-Forwarded-Host"] == runtime.url.removeprefix("http://")
+    assert seen["hostname"]
+    assert seen["greeting"] == "hello from stack.yml"  # the function's stack.yml environment
+
+
+@pytest.mark.parametrize(("suffix", "path"), [("", "/"), ("/", "/"), ("/a/b/", "/a/b/"),
+                                              ("/%D0%BF%D1%80%D0%B8%D1%87%D0%B0%D0%BB", "/причал")])
+def test_path_is_the_rest_after_the_function_name(runtime: FixtureRuntime, suffix: str, path: str) -> None:
+    seen = requests.get(f"{runtime.url}/function/echo{suffix}", timeout=10).json()
+    assert seen["path"] == path
+    assert seen["method"] == "GET"
+    assert seen["body_base64"] == ""
+
+
+def test_chunked_body_arrives_whole(runtime: FixtureRuntime) -> None:
+    response = requests.put(f"{runtime.url}/function/echo", data=iter([b"part one, ", b"part two"]), timeout=10)
+    assert base64.b64decode(response.json()["body_base64"]) == b"part one, part two"
+
+
+@pytest.mark.parametrize(("path", "status", "content_type", "body"), [
+    ("/none", 200, "text/html; charset=utf-8", b""),
+    ("/text", 201, "text/html; charset=utf-8", b"plain words"),
+    ("/bytes", 200, "application/octet-stream", b"\x00\x01\xff"),
+    ("/list", 200, "application/json", b'[1,"two",null]'),
+    ("/typed", 200, "application/vnd.test+json", b'{"a":1}'),
+    ("/no-body", 204, "text/html; charset=utf-8", b""),
+    ("/bare-string", 200, "text/html; charset=utf-8", b"just a string"),
+])
+def test_return_values_become_responses(runtime: FixtureRuntime, path: str, status: int, content_type: str,
+                                        body: bytes) -> None:
+    response = requests.get(f"{runtime.url}/function/shapes{path}", timeout=10)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == content_type
+    assert response.content == body
+
+
+def test_handler_headers_are_sent(runtime: FixtureRuntime) -> None:
+    assert requests.get(f"{runtime.url}/function/shapes/text", timeout=10).headers["X-Shape"] == "text"
+
+
+def test_unknown_function_is_a_404_problem(runtime: FixtureRuntime) -> None:
+    response = requests.get(f"{runtime.url}/function/no-such-function/x", timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 404
+    assert {"type", "title", "detail"} <= problem.keys()
+    assert "no-such-function" in problem["detail"]
+
+
+def test_handler_exception_is_a_500_problem(runtime: FixtureRuntime) -> None:
+    response = requests.post(f"{runtime.url}/function/shapes/boom", timeout=10)
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 500
+    assert "planned failure" not in response.text  # details stay in the log
+
+
+def test_methods_outside_the_template_are_refused(runtime: FixtureRuntime) -> None:
+    response = requests.options(f"{runtime.url}/function/echo", timeout=10)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_health_and_function_list(runtime: FixtureRuntime) -> None:
+    assert requests.get(f"{runtime.url}/healthz", timeout=10).status_code == 200
+    functions = {f["name"]: f for f in requests.get(f"{runtime.url}/system/functions", timeout=10).json()}
+    assert set(functions) == {"echo", "shapes", "ticker", "consumer"}
+    assert functions["ticker"]["annotations"] == {"topic": "cron-function", "schedule": "* * * * * *"}
+    assert functions["echo"]["image"] == "registry.prichal.local/fixture-echo:dev"
