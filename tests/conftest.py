@@ -80,7 +80,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def container(test_env: TestEnv, clock: FakeClock):  # noqa: ANN201
+def container(test_env: TestEnv, clock: FakeClock):
     """The process container, pointing at this run's database and Redis prefix."""
     from prichal.bootstrap import Container, use_container
     from prichal.config import Settings
@@ -96,14 +96,14 @@ def container(test_env: TestEnv, clock: FakeClock):  # noqa: ANN201
 
 
 @pytest.fixture
-def owner_engine(test_env: TestEnv):  # noqa: ANN201
+def owner_engine(test_env: TestEnv):
     engine = create_engine(test_env.database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def demo(owner_engine, clock: FakeClock):  # noqa: ANN001, ANN201
+def demo(owner_engine, clock: FakeClock):
     """A fresh demo tenant (own slug and hosts) with sailings from tomorrow on."""
     from prichal.localrun.seed import ZONE, build_demo
 
@@ -114,9 +114,9 @@ def demo(owner_engine, clock: FakeClock):  # noqa: ANN001, ANN201
     return ids
 
 
-def assigned_sailing(ids) -> str:  # noqa: ANN001
+def assigned_sailing(ids) -> str:
     return next(s["id"] for s in ids.sailings if s["seating"] == "assigned")
 
 
-def free_sailing(ids) -> str:  # noqa: ANN001
+def free_sailing(ids) -> str:
     return next(s["id"] for s in ids.sailings if s["seating"] == "free")

@@ -56,8 +56,8 @@ class Container:
     def tenant_resolver(self) -> TenantResolver:
         return TenantResolver(self.tenants, self.settings.tenant_header, self.settings.tenant_cache_seconds)
 
-    def uow(self, tenant_id: str) -> UnitOfWork:
-        return UnitOfWork(self.engine, tenant_id)
+    def uow(self, tenant_id: str, durable: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.engine, tenant_id, durable)
 
     @cached_property
     def hold_store(self) -> RedisHoldStore:

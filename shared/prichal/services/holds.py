@@ -40,7 +40,7 @@ class HoldRequest:
 
 
 class HoldService:
-    def __init__(self, uow_factory: Callable[[str], UnitOfWork], store: RedisHoldStore, catalog: CatalogReader,
+    def __init__(self, uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore, catalog: CatalogReader,
                  policy: HoldPolicy, rate_limiter: RateLimiter, rate_limit_per_minute: int,
                  clock: Callable[[], datetime]) -> None:
         self._uow = uow_factory
@@ -116,18 +116,19 @@ class HoldService:
             raise RateLimited("too many holds from this client; try again later", retry_after=retry_after)
 
     def _record(self, hold: Hold, seating: Seating, now: datetime) -> None:
-        with self._uow(hold.tenant_id) as uow:
+        with self._uow(hold.tenant_id, durable=False) as uow:
             if seating is Seating.ASSIGNED:
-                sold = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids))
-                if sold:
+                if not uow.holds.add_unless_sold(hold):
+                    sold = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids))
                     raise SeatsUnavailable("some seats are already sold", seat_ids=sorted(sold))
-            elif not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
-                # Expired holds may still count in the database: settle them and try once more.
-                for stale in uow.holds.take_due(now, limit=1000, sailing_id=hold.sailing_id):
-                    uow.holds.return_places(stale.sailing_id, stale.quantity)
+            else:
                 if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
-                    raise CapacityExhausted("not enough places left", available=0)
-            uow.holds.add(hold)
+                    # Expired holds may still count in the database: settle them, try once more.
+                    for stale in uow.holds.take_due(now, limit=1000, sailing_id=hold.sailing_id):
+                        uow.holds.return_places(stale.sailing_id, stale.quantity)
+                    if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
+                        raise CapacityExhausted("not enough places left", available=0)
+                uow.holds.add(hold)
             uow.commit()
 
     # --- read, extend, release -----------------------------------------------------------
@@ -190,7 +191,7 @@ class HoldService:
         return hold
 
 
-def expire_due_holds(tenant_ids: list[str], uow_factory: Callable[[str], UnitOfWork], store: RedisHoldStore,
+def expire_due_holds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore,
                      now: datetime, batch: int = 500) -> int:
     """Reconcile the database with time: active holds past expiry become ``expired`` and
     give back their free-seating places; then their Redis entries are removed."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, exists, literal, select, update
 
 from prichal.domain.holds import Hold, HoldStatus
 
-from .tables import sailings, seat_holds
+from .tables import sailings, seat_holds, tickets
 
 
 def _hold(row) -> Hold:
@@ -27,6 +27,19 @@ class HoldRepository:
             token=hold.token, tenant_id=self.tenant_id, sailing_id=hold.sailing_id, client_id=hold.client_id,
             seat_ids=list(hold.seat_ids), quantity=hold.quantity, status=hold.status.value,
             created_at=hold.created_at, expires_at=hold.expires_at))
+
+    def add_unless_sold(self, hold: Hold) -> bool:
+        """Record a seat hold in one statement unless one of its seats has a live ticket."""
+        seat_ids = list(hold.seat_ids)
+        sold = exists().where(and_(tickets.c.sailing_id == hold.sailing_id, tickets.c.seat_id.in_(seat_ids),
+                                   tickets.c.status.in_(("reserved", "sold"))))
+        row = {"token": hold.token, "tenant_id": self.tenant_id, "sailing_id": hold.sailing_id,
+               "client_id": hold.client_id, "seat_ids": seat_ids, "quantity": hold.quantity,
+               "status": hold.status.value, "created_at": hold.created_at, "expires_at": hold.expires_at}
+        values = select(*[literal(value, seat_holds.c[name].type) for name, value in row.items()]).where(~sold)
+        inserted = self.conn.execute(
+            seat_holds.insert().from_select(list(row), values).returning(seat_holds.c.token)).first()
+        return inserted is not None
 
     def get(self, token: str, for_update: bool = False) -> Hold | None:
         query = select(seat_holds).where(seat_holds.c.token == token)
@@ -57,12 +70,12 @@ class HoldRepository:
 
     # --- free seating: sold + held never exceeds capacity (a CHECK on sailings) -----------
     def reserve_places(self, sailing_id: str, quantity: int) -> bool:
-        result = self.conn.execute(
+        updated = self.conn.execute(
             update(sailings)
             .where(sailings.c.id == sailing_id,
                    sailings.c.places_sold + sailings.c.places_held + quantity <= sailings.c.capacity)
-            .values(places_held=sailings.c.places_held + quantity))
-        return result.rowcount == 1
+            .values(places_held=sailings.c.places_held + quantity).returning(sailings.c.id)).first()
+        return updated is not None
 
     def return_places(self, sailing_id: str, quantity: int) -> None:
         self.conn.execute(update(sailings).where(sailings.c.id == sailing_id)

@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine, text
 from .catalog_repository import CatalogRepository
 from .hold_repository import HoldRepository
 
+_SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
+
 
 class UnitOfWork:
     """``with UnitOfWork(engine, tenant_id) as uow: ...; uow.commit()``.
@@ -21,14 +23,18 @@ class UnitOfWork:
     catalog: CatalogRepository
     holds: HoldRepository
 
-    def __init__(self, engine: Engine, tenant_id: str) -> None:
+    def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
         self.tenant_id = tenant_id
+        self._durable = durable
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self._engine.connect()
         self._tx = self.conn.begin()
-        self.conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": self.tenant_id})
+        # One round trip: the tenant scope and, for ephemeral records only (holds), a commit
+        # that does not wait for the WAL flush — a crash may forget the last moments of
+        # holds, which Redis would have forgotten too. Money-moving writes stay durable.
+        self.conn.execute(_SCOPE, {"t": self.tenant_id, "sync": "on" if self._durable else "off"})
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         return self

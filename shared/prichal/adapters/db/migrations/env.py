@@ -1,8 +1,9 @@
 """Alembic environment: runs against the URL handed over by ``prichal.adapters.db.migrate``."""
 
 from alembic import context
-from prichal.adapters.db.tables import metadata
 from sqlalchemy import create_engine, pool
+
+from prichal.adapters.db.tables import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
