@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 app = function_app("catalog", "Catalog", "Sailings, tariffs and seat maps with live availability.")
 

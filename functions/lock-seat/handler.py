@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from prichal.bootstrap import container, function_app
 from prichal.domain.holds import Hold
 from prichal.entrypoints.app import Request, Response
 from prichal.services.holds import HoldRequest
-from pydantic import BaseModel, ConfigDict, Field
 
 app = function_app("lock-seat", "Seat holds",
                    "Temporary, all-or-nothing holds on seats of a sailing, with a TTL, extension and release.")
