@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import base64
+import os
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.gateway_harness import FixtureRuntime, fixture_runtime
+from tests.e2e.gateway_harness import (
+    FIXTURE_STACK,
+    FixtureRuntime,
+    RunnerProcess,
+    cleanup_fixture,
+    fixture_isolation,
+    fixture_runtime,
+    free_port,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +119,34 @@ def test_health_and_function_list(runtime: FixtureRuntime) -> None:
     assert set(functions) == {"echo", "shapes", "ticker", "consumer"}
     assert functions["ticker"]["annotations"] == {"topic": "cron-function", "schedule": "* * * * * *"}
     assert functions["echo"]["image"] == "registry.prichal.local/fixture-echo:dev"
+
+
+def test_a_dying_gateway_stops_the_runner_with_an_error() -> None:
+    isolation = fixture_isolation()
+    runner = RunnerProcess(FIXTURE_STACK, env=isolation)
+    try:
+        runner.start()
+        children = Path(f"/proc/{runner.process.pid}/task/{runner.process.pid}/children")
+        if not children.exists():
+            pytest.skip("needs Linux /proc to find the gateway process")
+        gunicorn = [int(pid) for pid in children.read_text().split()
+                    if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(gunicorn[0], signal.SIGKILL)
+        wait_for(lambda: runner.process.poll() is not None, message="the runner to notice")
+        assert runner.process.returncode == 1
+        assert "gateway stopped unexpectedly" in runner.log_text()
+        runner.close()
+    finally:
+        if runner.process is not None and runner.process.poll() is None:
+            runner.stop(signal.SIGKILL)
+        cleanup_fixture(isolation)
+
+
+def test_a_service_that_is_down_is_named_and_nothing_starts() -> None:
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    runner = RunnerProcess(FIXTURE_STACK, env={"RABBITMQ_URL": closed})
+    with pytest.raises(RuntimeError, match="exited with 2") as failure:
+        runner.start()
+    assert "RabbitMQ at amqp://guest:***@127.0.0.1" in str(failure.value)
+    assert "RABBITMQ_URL" in str(failure.value)
+    runner.close()
