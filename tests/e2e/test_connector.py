@@ -7,7 +7,9 @@ function "consumer" answers 500 to the first ``fail_times`` deliveries of a mess
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -132,3 +134,26 @@ def test_sigint_stops_everything_cleanly_after_acking_deliveries() -> None:
         if runner.process is not None and runner.process.poll() is None:
             runner.stop(signal.SIGKILL)
         cleanup_fixture(isolation)
+
+
+def _rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl to close a connection")
+def test_the_connector_reconnects_when_the_broker_drops_it(runtime: FixtureRuntime) -> None:
+    name = f"prichal-localrun {Queues.for_function(runtime.exchange, CONSUMER.name).main}"
+
+    def our_connections() -> list[str]:
+        rows = _rabbitmqctl("list_connections", "pid", "client_properties").splitlines()
+        return [row.split()[0] for row in rows if f'"{name}"' in row]
+
+    try:
+        [before] = wait_for(our_connections, message="the consumer's connection")
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"rabbitmqctl cannot list connections here: {exc.stderr.strip()[:200]}")
+    _rabbitmqctl("close_connection", before, "test: broker going away")
+    wait_for(lambda: [pid for pid in our_connections() if pid != before], message="a new connection")
+    publish(runtime.exchange, "test.ok", {"id": "after-reconnect"})
+    wait_for(lambda: deliveries(runtime.record_prefix, "after-reconnect"), message="delivery after reconnecting")

@@ -131,7 +131,9 @@ class FunctionConsumer(threading.Thread):
             self._delay = min(self._delay * 2, 30.0)
 
     def _consume(self) -> None:
-        connection = pika.BlockingConnection(pika.URLParameters(self.config.amqp_url))
+        parameters = pika.URLParameters(self.config.amqp_url)
+        parameters.client_properties = {"connection_name": f"prichal-localrun {self.queues.main}"}
+        connection = pika.BlockingConnection(parameters)
         try:
             channel = connection.channel()
             declare_topology(channel, self.config.exchange, self.queues, self.function.topics)
