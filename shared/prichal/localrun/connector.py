@@ -94,6 +94,14 @@ def declare_topology(channel: BlockingChannel, exchange: str, queues: Queues, ro
     channel.queue_declare(queues.dead, durable=True)
 
 
+def _attempt(value: Any) -> int:
+    """The ``x-attempt`` header we wrote; anything else (absent, foreign, garbled) is a first attempt."""
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -155,7 +163,7 @@ class FunctionConsumer(threading.Thread):
     def _on_message(self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties,
                     body: bytes) -> None:
         headers = dict(properties.headers or {})
-        attempt = int(headers.get("x-attempt", 1))
+        attempt = _attempt(headers.get("x-attempt"))
         routing_key = _text(headers.get("x-routing-key") or method.routing_key)
         request_headers = {"X-Topic": routing_key, "X-Rabbitmq-Routing-Key": routing_key,
                            "X-Connector": "rabbitmq-connector"}

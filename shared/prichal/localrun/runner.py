@@ -17,6 +17,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -101,6 +102,18 @@ def seed() -> None:
         log.warning("prichal.localrun.seed does not exist yet: starting without demo data")
         return
     seed_demo()
+
+
+def port_is_free(port: int) -> bool:
+    """Checked before gunicorn starts: it would retry for seconds, and a runner already on the port
+    would answer our health check in its place."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT is no obstacle
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _die_with_parent() -> None:
@@ -189,7 +202,7 @@ def prepare(args: argparse.Namespace) -> bool:
 
 
 def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], cron: CronScheduler,
-          stop: threading.Event) -> int:
+          config: ConnectorConfig, stop: threading.Event) -> int:
     """Start S3, the gateway and the connector threads; watch them until ``stop`` or a death."""
     url = f"http://127.0.0.1:{args.port}"
     s3: S3Server | None = None
@@ -199,7 +212,6 @@ def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], 
         s3 = start_s3(preexec_fn=PREEXEC)
         gateway = start_gateway(stack, args.port, args.workers, args.threads)
         if wait_healthy(url, gateway, stop):
-            config = ConnectorConfig.from_env()
             if cron.schedules:
                 cron.start()
                 threads.append(cron)
@@ -245,10 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        cron = CronScheduler(functions, f"http://127.0.0.1:{args.port}", stop)  # validates the schedules
+        # Everything that can be wrong in the configuration fails here, before anything starts.
+        cron = CronScheduler(functions, f"http://127.0.0.1:{args.port}", stop)
+        config = ConnectorConfig.from_env()
+        if not port_is_free(args.port):
+            raise OSError(f"port {args.port} is in use (another runner?); choose one with --port or GATEWAY_PORT")
         if not prepare(args):
             return EXIT_SETUP
     except (ValueError, RuntimeError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_SETUP
-    return serve(args, stack, functions, cron, stop)
+    if stop.is_set():  # interrupted while migrating or seeding
+        return EXIT_OK
+    return serve(args, stack, functions, cron, config, stop)

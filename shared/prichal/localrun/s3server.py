@@ -51,6 +51,7 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
     """``preferred`` when nobody listens there, else a port the kernel picks."""
     for candidate in (preferred, 0) if preferred else (0,):
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are no obstacle
             try:
                 sock.bind((host, candidate))
             except OSError:
