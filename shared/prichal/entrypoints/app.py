@@ -229,7 +229,16 @@ class FunctionApp:
         payload, headers = response.encoded()
         return {"statusCode": response.status, "body": payload, "headers": headers}
 
-    def functions_framework_target(self, request: Any) -> Any:
+    @property
+    def functions_framework_target(self) -> Callable[[Any], Any]:
+        """A plain function for functions-framework, which refuses bound methods as targets."""
+
+        def main(request: Any) -> Any:
+            return self.serve_flask(request)
+
+        return main
+
+    def serve_flask(self, request: Any) -> Any:
         """functions-framework (Knative, Cloud Run, a plain container): a ``flask.Request``."""
         import flask
 
