@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from prichal.localrun.stack import apply_environment, load_stack
 from tests.e2e.gateway_harness import (
     FIXTURE_STACK,
     FixtureRuntime,
@@ -150,3 +151,38 @@ def test_a_service_that_is_down_is_named_and_nothing_starts() -> None:
     assert "RabbitMQ at amqp://guest:***@127.0.0.1" in str(failure.value)
     assert "RABBITMQ_URL" in str(failure.value)
     runner.close()
+
+
+def test_the_stack_is_read_as_faas_cli_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "stack.yml").write_text("""
+x-env: &env
+  SHARED: ${LOCALRUN_TEST_SET:-unused}
+  DEFAULTED: ${LOCALRUN_TEST_UNSET:-fallback}
+  EMPTY: ${LOCALRUN_TEST_UNSET}
+functions:
+  one:
+    handler: ./one
+    image: img:${LOCALRUN_TEST_TAG-dev}
+    environment: {<<: *env, MAX: 10, FLAG: true, LOCALRUN_TEST_CONFLICT: first}
+    annotations: {topic: "a.b, c.d"}
+  two:
+    handler: ../elsewhere/two
+    environment: {LOCALRUN_TEST_CONFLICT: second}
+    annotations: {topic: cron-function, schedule: "*/5 * * * *"}
+""")
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("LOCALRUN_TEST_")}
+    environ["LOCALRUN_TEST_SET"] = "from-env"
+    monkeypatch.setattr(os, "environ", environ)  # apply_environment writes to it; keep the real one clean
+    one, two = load_stack(tmp_path / "stack.yml")
+    assert one.environment == {"SHARED": "from-env", "DEFAULTED": "fallback", "EMPTY": "", "MAX": "10",
+                               "FLAG": "true", "LOCALRUN_TEST_CONFLICT": "first"}
+    assert one.image == "img:dev"
+    assert one.handler_dir == tmp_path / "one"
+    assert two.handler_dir == tmp_path.parent / "elsewhere" / "two"
+    assert (one.topics, one.schedule) == (["a.b", "c.d"], None)
+    assert (two.topics, two.schedule) == ([], "*/5 * * * *")
+    conflicts = apply_environment([one, two])
+    assert environ["LOCALRUN_TEST_CONFLICT"] == "first"  # one process: the first function wins, loudly
+    assert environ["DEFAULTED"] == "fallback"
+    assert len(conflicts) == 1
+    assert "LOCALRUN_TEST_CONFLICT" in conflicts[0]
