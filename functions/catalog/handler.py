@@ -4,6 +4,7 @@ sailing's tariffs, and its seat map with live seat statuses and prices with VAT.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,15 +17,19 @@ app = function_app("catalog", "Catalog", "Sailings, tariffs and seat maps with l
 class SailingsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: dt.date = Field(description="departure day (YYYY-MM-DD) in the tenant's time zone")
-    pier: str | None = Field(default=None, description="pier id")
-    program: str | None = Field(default=None, description="program (excursion) id")
+    pier: uuid.UUID | None = Field(default=None, description="pier id")
+    program: uuid.UUID | None = Field(default=None, description="program (excursion) id")
 
 
 @app.route("GET", "/sailings", query=SailingsQuery)
 def list_sailings(request: Request, query: SailingsQuery) -> dict:
     """Sailings of a day, with places available and the lowest price."""
-    return {"date": query.date.isoformat(),
-            "sailings": container().catalog.sailings(request.tenant, query.date, query.pier, query.program)}
+    found = container().catalog.sailings(request.tenant, query.date, _text(query.pier), _text(query.program))
+    return {"date": query.date.isoformat(), "sailings": found}
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
 
 
 @app.route("GET", "/sailings/{sailing_id}", errors=(404,))

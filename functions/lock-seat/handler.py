@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from prichal.bootstrap import container, function_app
 from prichal.domain.holds import Hold
@@ -23,7 +23,7 @@ class HoldCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sailing_id: str = Field(min_length=1, max_length=64)
     seat_ids: list[str] | None = Field(default=None, description="assigned seating: the seats to hold")
-    quantity: int | None = Field(default=None, ge=1, description="free seating: how many places")
+    quantity: StrictInt | None = Field(default=None, ge=1, description="free seating: how many places")
 
 
 class HoldView(BaseModel):
@@ -56,7 +56,7 @@ def create_hold(request: Request, body: HoldCreate) -> dict:
     """Hold seats (assigned seating) or a quantity of places (free seating)."""
     hold = container().holds.create(request.tenant.id, HoldRequest(
         sailing_id=body.sailing_id, seat_ids=body.seat_ids, quantity=body.quantity,
-        client_id=_client_id(request)))
+        client_id=_client_id(request), client_address=request.client_ip))
     return _view(hold)
 
 

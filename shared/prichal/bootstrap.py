@@ -76,7 +76,8 @@ class Container:
     def holds(self) -> HoldService:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
                            RateLimiter(self.redis, self.settings.redis_prefix),
-                           self.settings.hold_rate_limit_per_minute, self.now)
+                           (self.settings.hold_rate_limit_per_minute,
+                            self.settings.hold_rate_limit_per_address_per_minute), self.now)
 
     @cached_property
     def catalog(self) -> CatalogService:

@@ -65,8 +65,10 @@ class Settings(BaseSettings):
     # A hold can be extended, but never to live longer than this from its creation.
     hold_max_lifetime_seconds: int = 30 * 60
     hold_max_seats: int = 10
-    # Hold creations per client (storefront session or source address) per minute.
+    # Hold creations per minute per client (the storefront's X-Client-Id session, else the
+    # address) and per client address (behind trusted proxies: X-Forwarded-For).
     hold_rate_limit_per_minute: int = 30
+    hold_rate_limit_per_address_per_minute: int = 120
 
     # --- tenancy and HTTP ----------------------------------------------------------
     tenant_header: str = "X-Tenant"

@@ -102,7 +102,10 @@ def other_demo(owner_engine, clock):
 
 
 # --- unknown sailing ------------------------------------------------------------------------
-@pytest.mark.parametrize("sailing_id", [str(uuid.uuid4()), "not-a-uuid", "../../etc/passwd", "' OR 1=1 --"])
+UNKNOWN_SAILING = "7d1c3f0e-5a8b-4c2d-9e6f-0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize("sailing_id", [UNKNOWN_SAILING, "not-a-uuid", "../../etc/passwd", "' OR 1=1 --"])
 def test_unknown_sailing_is_404(demo, fresh, sailing_id):
     body = assert_problem(_hold(demo, {"sailing_id": sailing_id, "seat_ids": ["main-B-1"]}), 404, "not-found")
     assert body["sailing_id"] == sailing_id
@@ -392,7 +395,7 @@ def test_catalog_sailings_unknown_query_parameter(container, demo, clock):
     assert [e["loc"] for e in body["errors"]] == [["pir"]]
 
 
-@pytest.mark.parametrize("sailing_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("sailing_id", [UNKNOWN_SAILING, "not-a-uuid"])
 @pytest.mark.parametrize("suffix", ["", "/seatmap"])
 def test_catalog_unknown_sailing(container, demo, sailing_id, suffix):
     assert_problem(call("catalog", "GET", f"/sailings/{sailing_id}{suffix}", tenant=demo.slug), 404, "not-found")
@@ -404,24 +407,18 @@ def test_catalog_without_tenant(container, demo):
     assert_problem(answer, 400, "tenant-missing")
 
 
-# --- bugs found (strict xfail: they start passing when the product is fixed) ----------------
-@pytest.mark.xfail(strict=True, reason="BUG: JSON nested deeper than the recursion limit raises RecursionError, "
-                                       "which _parse_json does not catch -> 500 instead of 400 malformed-json")
+# --- bugs found by these tests and fixed --------------------------------------------------
 def test_deeply_nested_json(demo, fresh):
     assert_problem(_hold(demo, raw=b'{"sailing_id":' * 5000 + b"1" + b"}" * 5000), 400, "malformed-json")
     fresh()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: HoldCreate.quantity is a lax int, so JSON true is taken as 1 "
-                                       "and a hold is created")
 def test_boolean_quantity(demo, fresh):
     body = assert_problem(_hold(demo, {"sailing_id": free_sailing(demo), "quantity": True}), 422, "validation-failed")
     assert [e["loc"] for e in body["errors"]] == [["quantity"]]
     fresh()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: CatalogReader._is_uuid accepts any form uuid.UUID parses "
-                                       "('urn:uuid:...'), PostgreSQL cannot cast it -> 500 instead of 404")
 def test_urn_form_sailing_id(demo, fresh):
     answer = _hold(demo, {"sailing_id": f"urn:uuid:{assigned_sailing(demo)}", "seat_ids": ["main-B-1"]})
     assert answer.status in (404, 422), answer.raw
@@ -429,16 +426,12 @@ def test_urn_form_sailing_id(demo, fresh):
     fresh()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a hold token with a NUL byte (path /holds/a%00b) reaches PostgreSQL, "
-                                       "which refuses NUL in text -> 500 instead of 404")
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 def test_hold_token_with_nul_byte(demo, fresh, method):
     assert_problem(call("lock-seat", method, "/holds/a\x00b", tenant=demo.slug), 404, "not-found")
     fresh()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SailingsQuery.pier/program are plain str; a non-uuid value reaches "
-                                       "PostgreSQL's uuid cast -> 500 instead of 422")
 @pytest.mark.parametrize("param", ["pier", "program"])
 def test_catalog_sailings_non_uuid_filter(container, demo, clock, param):
     day = (clock.now + timedelta(days=1)).date().isoformat()

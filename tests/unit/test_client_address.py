@@ -64,7 +64,5 @@ def test_ipv6(peer, chain, expected):
     assert client_address(peer, chain, TRUSTED) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an IPv4-mapped IPv6 peer (dual-stack socket, ::ffff:127.0.0.1) "
-                                       "is not matched against IPv4 trusted networks")
 def test_ipv4_mapped_peer_of_a_trusted_proxy_is_trusted():
     assert client_address("::ffff:127.0.0.1", "198.51.100.1", TRUSTED) == "198.51.100.1"

@@ -17,9 +17,13 @@ def rubles(value: Decimal | int | str) -> Decimal:
         raise ValueError(f"not an amount: {value!r}") from exc
     if not amount.is_finite():
         raise ValueError(f"not an amount: {value!r}")
-    if amount != amount.quantize(KOPECK):
+    try:
+        exact = amount.quantize(KOPECK)
+    except InvalidOperation as exc:  # too many digits for the context
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if amount != exact:
         raise ValueError(f"more precise than a kopeck: {value!r}")
-    return amount.quantize(KOPECK)
+    return exact
 
 
 def round_kopecks(amount: Decimal) -> Decimal:

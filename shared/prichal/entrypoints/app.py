@@ -270,7 +270,7 @@ def _parse_json(body: bytes) -> Any:
                                                       "send a JSON object"))
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return problem_response(400, problems.problem(400, "malformed-json", "Malformed JSON",
                                                       f"the body is not valid JSON: {exc}"))
     if not isinstance(parsed, dict):

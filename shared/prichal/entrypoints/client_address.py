@@ -18,6 +18,8 @@ def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if ip.version == 6 and ip.ipv4_mapped:  # 127.0.0.1 seen on a dual-stack socket
+        ip = ip.ipv4_mapped
     return any(ip in net for net in trusted)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prichal.domain import errors
@@ -26,9 +27,10 @@ def status_for(error: errors.DomainError) -> int:
     return 400
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+def problem(status: int, code: str, title: str, detail: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     body = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail, "code": code}
-    body.update({k: v for k, v in extra.items() if v is not None})
+    # extras never replace the standard members, whatever a domain error carries
+    body.update({k: v for k, v in (extra or {}).items() if v is not None and k not in body})
     return body
 
 
@@ -41,7 +43,7 @@ def from_domain(error: errors.DomainError) -> tuple[int, dict[str, Any], dict[st
     headers = {}
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    return status, problem(status, error.code, error.title, error.detail, **extra), headers
+    return status, problem(status, error.code, error.title, error.detail, extra), headers
 
 
 def from_validation(errors_list: list[dict[str, Any]]) -> dict[str, Any]:
@@ -52,4 +54,4 @@ def from_validation(errors_list: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     return problem(422, "validation-failed", "Request validation failed",
                    "; ".join(f"{'.'.join(map(str, f['loc'])) or 'body'}: {f['msg']}" for f in fields),
-                   errors=fields)
+                   {"errors": fields})

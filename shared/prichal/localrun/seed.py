@@ -129,7 +129,7 @@ def build_demo(conn: Connection, slug: str = DEMO_SLUG, hosts: tuple[str, ...] =
     return ids
 
 
-def _one_or_create(conn: Connection, table, key: dict, values: dict, tenant_id: str) -> str:  # noqa: ANN001
+def _one_or_create(conn: Connection, table, key: dict, values: dict, tenant_id: str) -> str:
     # Filter by tenant explicitly: a superuser seeding bypasses row-level security.
     found = conn.execute(select(table.c.id).where(table.c.tenant_id == tenant_id,
                                                   *[table.c[k] == v for k, v in key.items()])).scalar()

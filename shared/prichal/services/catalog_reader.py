@@ -22,8 +22,10 @@ class CatalogReader:
         self._seat_maps: TtlCache[SeatMap | None] = TtlCache(600.0, max_entries=512)
 
     def sailing(self, tenant_id: str, sailing_id: str) -> Sailing:
-        if not _is_uuid(sailing_id):
+        canonical = canonical_uuid(sailing_id)
+        if canonical is None:
             raise NotFound(f"sailing {sailing_id} not found", sailing_id=sailing_id)
+        sailing_id = canonical
 
         def load() -> Sailing | None:
             with self._uow(tenant_id) as uow:
@@ -49,9 +51,12 @@ class CatalogReader:
         self._seat_maps.clear()
 
 
-def _is_uuid(value: str) -> bool:
+def canonical_uuid(value: str) -> str | None:
+    """The canonical text of a hyphenated UUID (either case), else ``None``: ids are
+    accepted in the form we issue them, not every form ``uuid.UUID`` can parse."""
+    if not isinstance(value, str) or len(value) != 36:
+        return None
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
-        return False
-    return True
+        return None

@@ -8,6 +8,7 @@ claim back, so Redis never keeps a hold the database does not know.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,8 @@ from .catalog_reader import CatalogReader
 
 # The Redis hashes outlive their longest hold by this much.
 _KEY_MARGIN_MS = 60_000
+# What ``secrets.token_urlsafe`` makes; anything else cannot be a hold token.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _ms(instant: datetime) -> int:
@@ -36,19 +39,20 @@ class HoldRequest:
     sailing_id: str
     seat_ids: list[str] | None
     quantity: int | None
-    client_id: str
+    client_id: str  # who holds: the storefront session, else the address
+    client_address: str | None = None
 
 
 class HoldService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore, catalog: CatalogReader,
-                 policy: HoldPolicy, rate_limiter: RateLimiter, rate_limit_per_minute: int,
+                 policy: HoldPolicy, rate_limiter: RateLimiter, rate_limits: tuple[int, int],
                  clock: Callable[[], datetime]) -> None:
         self._uow = uow_factory
         self._store = store
         self._catalog = catalog
         self._policy = policy
         self._limiter = rate_limiter
-        self._rate_limit = rate_limit_per_minute
+        self._per_client, self._per_address = rate_limits
         self._now = clock
 
     @property
@@ -61,7 +65,7 @@ class HoldService:
         sailing = self._catalog.sailing(tenant_id, request.sailing_id)
         sailing.ensure_on_sale(now)
         seat_ids = self._check_shape(tenant_id, sailing.seating, sailing.seat_map_id, request)
-        self._check_rate(tenant_id, request.client_id, now)
+        self._check_rate(tenant_id, request, now)
 
         hold = Hold(token=secrets.token_urlsafe(24), tenant_id=tenant_id, sailing_id=sailing.id,
                     client_id=request.client_id, seat_ids=tuple(seat_ids),
@@ -109,11 +113,17 @@ class HoldService:
         self._policy.check_size(request.quantity, "quantity")
         return []
 
-    def _check_rate(self, tenant_id: str, client_id: str, now: datetime) -> None:
-        retry_after = self._limiter.hit(f"holds:{tenant_id}", client_id, self._rate_limit, 60, int(now.timestamp()))
-        if retry_after is not None:
-            HOLDS.labels("create", "rate_limited").inc()
-            raise RateLimited("too many holds from this client; try again later", retry_after=retry_after)
+    def _check_rate(self, tenant_id: str, request: HoldRequest, now: datetime) -> None:
+        """Per storefront session and, since a session id is the caller's to choose, per
+        client address too (the address limit is the higher one: buyers share NATs)."""
+        limits = [("client", request.client_id, self._per_client)]
+        if request.client_address and request.client_address != request.client_id:
+            limits.append(("address", request.client_address, self._per_address))
+        for scope, key, limit in limits:
+            retry_after = self._limiter.hit(f"holds:{tenant_id}:{scope}", key, limit, 60, int(now.timestamp()))
+            if retry_after is not None:
+                HOLDS.labels("create", "rate_limited").inc()
+                raise RateLimited(f"too many holds from this {scope}; try again later", retry_after=retry_after)
 
     def _record(self, hold: Hold, seating: Seating, now: datetime) -> None:
         with self._uow(hold.tenant_id, durable=False) as uow:
@@ -134,17 +144,13 @@ class HoldService:
     # --- read, extend, release -----------------------------------------------------------
     def get(self, tenant_id: str, token: str) -> Hold:
         with self._uow(tenant_id) as uow:
-            hold = uow.holds.get(token)
-        if hold is None:
-            raise NotFound("hold not found")
+            hold = _find(uow, token)
         return replace(hold, status=hold.effective_status(self._now()))
 
     def extend(self, tenant_id: str, token: str) -> Hold:
         now = self._now()
         with self._uow(tenant_id) as uow:
-            hold = uow.holds.get(token, for_update=True)
-            if hold is None:
-                raise NotFound("hold not found")
+            hold = _find(uow, token, for_update=True)
             hold.ensure_active(now)
             expires_at = max(self._policy.extended_expiry(hold.created_at, now), hold.expires_at)
             seat_ids = list(hold.seat_ids)
@@ -175,9 +181,7 @@ class HoldService:
         """Give the seats back. Releasing a released or expired hold changes nothing."""
         now = self._now()
         with self._uow(tenant_id) as uow:
-            hold = uow.holds.get(token, for_update=True)
-            if hold is None:
-                raise NotFound("hold not found")
+            hold = _find(uow, token, for_update=True)
             if hold.status is HoldStatus.ORDERED:
                 raise Conflict("the hold became an order; cancel the order instead")
             if hold.status is HoldStatus.ACTIVE:
@@ -189,6 +193,13 @@ class HoldService:
         self._store.release(tenant_id, hold.sailing_id, token, list(hold.seat_ids))
         HOLDS.labels("release", "ok").inc()
         return hold
+
+
+def _find(uow: UnitOfWork, token: str, for_update: bool = False) -> Hold:
+    hold = uow.holds.get(token, for_update=for_update) if _TOKEN.fullmatch(token) else None
+    if hold is None:
+        raise NotFound("hold not found")
+    return hold
 
 
 def expire_due_holds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore,
