@@ -95,6 +95,7 @@ def test_release_through_the_gateway_frees_the_seat_map(gateway, demo):
     statuses = {s["id"]: s["status"] for s in requests.get(seatmap_url, headers=headers, timeout=10).json()["seats"]}
     assert statuses["upper-A-1"] == "held"
     token = created.json()["token"]
-    assert requests.delete(f"{gateway}/function/lock-seat/holds/{token}", headers=headers, timeout=10).status_code == 204
+    released = requests.delete(f"{gateway}/function/lock-seat/holds/{token}", headers=headers, timeout=10)
+    assert released.status_code == 204
     statuses = {s["id"]: s["status"] for s in requests.get(seatmap_url, headers=headers, timeout=10).json()["seats"]}
     assert statuses["upper-A-1"] == "free"
