@@ -66,6 +66,9 @@ tenants = Table(
     Column("refund_policy", JSONB, nullable=False,
            server_default=text("""'{"cutoff_hours": 24, "fee_percent": "0"}'::jsonb""")),
     Column("payment_provider", Text, nullable=False, server_default=text("'mock'")),
+    # provider account: {"shop_id": ..., "secret_name": ..., "api_url"?: ...}; the secret
+    # key itself never lives in the database (see prichal.adapters.payments.registry)
+    Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     _created(),
@@ -236,12 +239,163 @@ tickets = Table(
     Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), nullable=False),
     Column("seat_id", Text),  # NULL on free seating
     Column("hold_token", Text),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id")),
+    Column("tariff_id", UUID(as_uuid=False), ForeignKey("tariffs.id")),
     Column("status", Text, nullable=False),
     _created(),
     CheckConstraint("status IN ('reserved', 'sold', 'cancelled', 'refunded')", name="status_kind"),
     # The final guarantee against double sales: one live ticket per seat of a sailing.
     Index("uq_tickets_live_seat", "sailing_id", "seat_id", unique=True,
           postgresql_where=text("seat_id IS NOT NULL AND status IN ('reserved', 'sold')")),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("number", Integer, nullable=False),  # consecutive per tenant
+    Column("status", Text, nullable=False),
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), nullable=False),
+    Column("hold_token", Text, ForeignKey("seat_holds.token"), nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("customer_email", Text),
+    Column("customer_phone", Text),
+    Column("total", Numeric(12, 2), nullable=False),
+    Column("vat_total", Numeric(12, 2), nullable=False),
+    Column("currency", Text, nullable=False, server_default="RUB"),
+    Column("access_token_hash", Text, nullable=False),
+    Column("idempotency_key", Text),
+    Column("request_hash", Text),
+    Column("return_url", Text),
+    _created(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    # set when a person must look (e.g. paid after expiry and the seats were resold)
+    Column("needs_attention", Text),
+    CheckConstraint("status IN ('awaiting_payment', 'paid', 'expired', 'cancelled', 'refunded')",
+                    name="status_kind"),
+    CheckConstraint("customer_email IS NOT NULL OR customer_phone IS NOT NULL", name="has_contact"),
+    UniqueConstraint("tenant_id", "number", name="uq_orders_number"),
+    UniqueConstraint("tenant_id", "idempotency_key", name="uq_orders_idempotency_key"),
+    Index("ix_orders_awaiting_expiry", "expires_at", postgresql_where=text("status = 'awaiting_payment'")),
+)
+
+order_numbers = Table(
+    "order_numbers",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("ticket_id", UUID(as_uuid=False), ForeignKey("tickets.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("seat_id", Text),
+    Column("tariff_id", UUID(as_uuid=False), ForeignKey("tariffs.id"), nullable=False),
+    Column("ticket_type", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("vat_rate", Text, nullable=False),
+    Column("vat_amount", Numeric(12, 2), nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("provider", Text, nullable=False),
+    Column("provider_payment_id", Text),
+    Column("status", Text, nullable=False),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("currency", Text, nullable=False, server_default="RUB"),
+    # stored before the first call and reused on every retry (never minted twice)
+    Column("idempotence_key", Text, nullable=False),
+    Column("confirmation_url", Text),
+    Column("cancellation_reason", Text),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'waiting_for_capture', 'succeeded', 'canceled')", name="status_kind"),
+    UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("payment_id", UUID(as_uuid=False), ForeignKey("payments.id"), nullable=False),
+    Column("provider_refund_id", Text),
+    Column("status", Text, nullable=False),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("idempotence_key", Text, nullable=False),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('requested', 'pending', 'succeeded', 'canceled')", name="status_kind"),
+)
+
+payment_notifications = Table(
+    "payment_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("provider", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("source_address", Text),
+    Column("body", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("processed_at", DateTime(timezone=True)),
+    Column("outcome", Text),
+)
+
+order_log = Table(
+    "order_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), index=True),
+    Column("entity", Text, nullable=False),  # order | payment | seat | hold | refund
+    Column("entity_id", Text, nullable=False),
+    Column("action", Text, nullable=False),  # dotted, e.g. order.paid
+    Column("actor", Text, nullable=False),  # buyer | system | yookassa | mock | agent:<id>
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _created(),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("type", Text, nullable=False),  # the routing key, e.g. order.paid
+    Column("data", JSONB, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # trace context
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Index("ix_outbox_unpublished", "occurred_at", postgresql_where=text("published_at IS NULL")),
+)
+
+processed_messages = Table(
+    "processed_messages",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    _tenant(),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.

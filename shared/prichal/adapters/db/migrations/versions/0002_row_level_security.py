@@ -11,17 +11,17 @@ Create Date: 2026-11-21
 """
 from alembic import op
 
+from prichal.adapters.db.rls import APP_ROLE, isolate_tenant_table
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-APP_ROLE = "prichal_app"
 TENANT_TABLES = [
     "tenant_vat_periods", "piers", "vessels", "seat_maps", "seat_categories", "seats",
     "programs", "sailings", "tariffs", "seat_holds", "tickets",
 ]
-CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 
 def upgrade() -> None:
@@ -35,13 +35,8 @@ def upgrade() -> None:
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
     op.execute(f"GRANT SELECT ON tenants, tenant_domains TO {APP_ROLE}")
     for table in TENANT_TABLES:
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} "
-            f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
-        )
+        for statement in isolate_tenant_table(table):
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -1,0 +1,79 @@
+"""Orders and payments as explicit state machines.
+
+Every change goes through ``OrderStatus.moved_to`` / ``PaymentStatus.moved_to``; an
+illegal move raises ``IllegalTransition`` instead of silently rewriting history. The
+payment machine only moves forward, which is what makes duplicate and out-of-order
+provider notifications harmless: a stale state is recognised and ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import Conflict
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+    title = "That change is not possible in the current state"
+
+
+class OrderStatus(enum.StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    EXPIRED = "expired"  # not paid in time; its seats went back on sale
+    CANCELLED = "cancelled"  # the payment was declined or canceled
+    REFUNDED = "refunded"
+
+    def can_move_to(self, target: OrderStatus) -> bool:
+        return target in _ORDER_MOVES[self]
+
+    def moved_to(self, target: OrderStatus) -> OrderStatus:
+        if not self.can_move_to(target):
+            raise IllegalTransition(f"an order that is {self.value} cannot become {target.value}",
+                                    from_status=self.value, to_status=target.value)
+        return target
+
+
+# A payment may still succeed after its order expired or was cancelled (the buyer paid at
+# the last second): such an order becomes paid again when its seats are still free.
+_ORDER_MOVES = {
+    OrderStatus.AWAITING_PAYMENT: {OrderStatus.PAID, OrderStatus.EXPIRED, OrderStatus.CANCELLED},
+    OrderStatus.EXPIRED: {OrderStatus.PAID},
+    OrderStatus.CANCELLED: {OrderStatus.PAID},
+    OrderStatus.PAID: {OrderStatus.REFUNDED},
+    OrderStatus.REFUNDED: set(),
+}
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    WAITING_FOR_CAPTURE = "waiting_for_capture"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+    @property
+    def final(self) -> bool:
+        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED)
+
+    def is_ahead_of(self, other: PaymentStatus) -> bool:
+        """Whether moving from ``other`` to this state is progress (not a replay)."""
+        return self in _PAYMENT_MOVES[other]
+
+
+_PAYMENT_MOVES = {
+    PaymentStatus.PENDING: {PaymentStatus.WAITING_FOR_CAPTURE, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED},
+    PaymentStatus.WAITING_FOR_CAPTURE: {PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED},
+    PaymentStatus.SUCCEEDED: set(),
+    PaymentStatus.CANCELED: set(),
+}
+
+
+class TicketStatus(enum.StrEnum):
+    RESERVED = "reserved"  # part of an order awaiting payment
+    SOLD = "sold"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+LIVE_TICKET_STATUSES = (TicketStatus.RESERVED.value, TicketStatus.SOLD.value)
