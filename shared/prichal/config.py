@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     catalog_cache_seconds: float = 10.0
     seat_status_cache_seconds: float = 5.0
 
+    # --- payments: the sandbox provider (the mock-payments function) -----------------
+    # The secret every caller of the sandbox must present as the Basic auth password (any
+    # shop id); production mounts it from the ``mock-payments-secret`` secret file.
+    mock_payments_secret: str = "sandbox-secret"  # noqa: S105 - a sandbox's well-known default
+    # Where buyers reach the sandbox: confirmation URLs are ``<this>/pay/<payment id>``.
+    mock_payments_public_url: str = "http://127.0.0.1:8080/function/mock-payments"
+    # Where the sandbox posts its notifications; ``{shop_id}`` becomes the payment's shop id.
+    mock_payments_notify_url: str = "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}"
+
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"
     otel_exporter: str = Field(default="none", description="none | console")
