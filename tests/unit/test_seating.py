@@ -28,8 +28,8 @@ def test_sellable_distinct_seats_pass():
     MAP.check_selection(["main-A-2", "main-B-1", "main-B-2"])
 
 
-def test_sellable_count_excludes_blocked():
-    assert MAP.sellable_count() == 3
+def test_sellable_ids_exclude_blocked():
+    assert MAP.sellable_ids() == {"main-A-2", "main-B-1", "main-B-2"}
 
 
 def test_unknown_seat():

@@ -115,6 +115,12 @@ class SeatClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveHolds:
+    seats: set[str]
+    places: int
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceClaim:
     ok: bool
     count: int  # places now held on success; places still available on failure
@@ -175,23 +181,25 @@ class RedisHoldStore:
                 live[seat.decode()] = int(expires)
         return live
 
-    def held_counts(self, tenant_id: str, sailing_ids: list[str], now_ms: int) -> dict[str, int]:
-        """Places held right now per sailing (seats and free places alike), in one round trip."""
+    def live_holds(self, tenant_id: str, sailing_ids: list[str], now_ms: int) -> dict[str, LiveHolds]:
+        """What is held right now per sailing (seat ids and free places), in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         for sailing_id in sailing_ids:
-            pipe.hvals(self._key(tenant_id, sailing_id, "seats"))
+            pipe.hgetall(self._key(tenant_id, sailing_id, "seats"))
             pipe.hvals(self._key(tenant_id, sailing_id, "places"))
         results = pipe.execute()
-        counts = {}
+        found = {}
         for index, sailing_id in enumerate(sailing_ids):
             seats, places = results[2 * index], results[2 * index + 1]
-            count = sum(1 for v in seats if int(v.decode().partition("|")[2]) > now_ms)
+            live_seats = {seat.decode() for seat, value in seats.items()
+                          if int(value.decode().partition("|")[2]) > now_ms}
+            count = 0
             for value in places:
                 qty, _, expires = value.decode().partition("|")
                 if int(expires) > now_ms:
                     count += int(qty)
-            counts[sailing_id] = count
-        return counts
+            found[sailing_id] = LiveHolds(seats=live_seats, places=count)
+        return found
 
     def next_expiry_ms(self, tenant_id: str, sailing_id: str, now_ms: int) -> int | None:
         live = self.held_seats(tenant_id, sailing_id, now_ms)

@@ -9,8 +9,12 @@ provider notifications harmless: a stale state is recognised and ignored.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from .errors import Conflict
+from .vat import VatRate
 
 
 class IllegalTransition(Conflict):
@@ -77,3 +81,61 @@ class TicketStatus(enum.StrEnum):
 
 
 LIVE_TICKET_STATUSES = (TicketStatus.RESERVED.value, TicketStatus.SOLD.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    name: str
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    id: str
+    ticket_id: str
+    position: int
+    seat_id: str | None
+    tariff_id: str
+    ticket_type: str
+    description: str
+    price: Decimal
+    vat_rate: VatRate
+    vat_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    tenant_id: str
+    number: int
+    status: OrderStatus
+    sailing_id: str
+    hold_token: str
+    client_id: str
+    customer: Customer
+    total: Decimal
+    vat_total: Decimal
+    currency: str
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None = None
+    needs_attention: str | None = None
+    return_url: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    items: tuple[OrderItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    order_id: str
+    provider: str
+    provider_payment_id: str | None
+    status: PaymentStatus
+    amount: Decimal
+    currency: str
+    idempotence_key: str
+    confirmation_url: str | None = None
+    cancellation_reason: str | None = None

@@ -50,8 +50,8 @@ class SeatMap:
     categories: dict[str, SeatCategory] = field(default_factory=dict)
     seats: dict[str, Seat] = field(default_factory=dict)
 
-    def sellable_count(self) -> int:
-        return sum(1 for seat in self.seats.values() if not seat.blocked)
+    def sellable_ids(self) -> set[str]:
+        return {seat.id for seat in self.seats.values() if not seat.blocked}
 
     def check_selection(self, seat_ids: list[str]) -> None:
         """Raise ``InvalidInput`` unless every id is a distinct, sellable seat of this map."""

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.redis_holds import LiveHolds, RedisHoldStore
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.money import format_rub
 from prichal.domain.seating import Seating, SeatStatus
@@ -58,8 +58,8 @@ class CatalogService:
         with self._uow(tenant.id) as uow:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
             tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
-            sold = uow.catalog.sold_seat_counts([s.id for s in found if s.seating is Seating.ASSIGNED])
-        held = self._store.held_counts(tenant.id, [s.id for s in found], _ms(self._now()))
+            ticketed = uow.catalog.ticketed_seats_of([s.id for s in found if s.seating is Seating.ASSIGNED])
+        held = self._store.live_holds(tenant.id, [s.id for s in found], _ms(self._now()))
         sale_day = self._sale_day(tenant)
         lowest: dict[str, Tariff] = {}
         for tariff in tariffs:
@@ -69,18 +69,21 @@ class CatalogService:
         return [
             {
                 **self._summary(sailing),
-                "available": self._available(tenant.id, sailing, sold.get(sailing.id, 0), held.get(sailing.id, 0)),
+                "available": self._available(tenant.id, sailing, ticketed.get(sailing.id, set()), held[sailing.id]),
                 "lowest_price": price_view(lowest[sailing.program_id], tenant, sale_day)
                 if sailing.program_id in lowest else None,
             }
             for sailing in found
         ]
 
-    def _available(self, tenant_id: str, sailing: Sailing, sold_seats: int, held: int) -> int:
+    def _available(self, tenant_id: str, sailing: Sailing, ticketed: set[str], held: LiveHolds) -> int:
+        """Places a buyer can still take. A seat may be both held (Redis) and ticketed
+        (an unpaid order): count it once. Free seating: Redis counts the places of live
+        holds and unpaid orders; the database, what is sold."""
         if sailing.seating is Seating.ASSIGNED:
-            sellable = self._catalog.seat_map(tenant_id, sailing.seat_map_id or "").sellable_count()
-            return max(sellable - sold_seats - held, 0)
-        return max(sailing.capacity - sailing.places_sold - held, 0)
+            sellable = self._catalog.seat_map(tenant_id, sailing.seat_map_id or "").sellable_ids()
+            return len(sellable - ticketed - held.seats)
+        return max(sailing.capacity - sailing.places_sold - held.places, 0)
 
     @staticmethod
     def _summary(sailing: Sailing) -> dict[str, Any]:
@@ -101,12 +104,12 @@ class CatalogService:
         sailing = self._catalog.sailing(tenant.id, sailing_id)
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
-            sold = uow.catalog.sold_seat_counts([sailing.id]).get(sailing.id, 0)
-        held = self._store.held_counts(tenant.id, [sailing.id], _ms(self._now()))[sailing.id]
+            ticketed = uow.catalog.ticketed_seats_of([sailing.id]) if sailing.seating is Seating.ASSIGNED else {}
+        held = self._store.live_holds(tenant.id, [sailing.id], _ms(self._now()))[sailing.id]
         sale_day = self._sale_day(tenant)
         return {
             **self._summary(sailing),
-            "available": self._available(tenant.id, sailing, sold, held),
+            "available": self._available(tenant.id, sailing, ticketed.get(sailing.id, set()), held),
             "tariffs": [price_view(t, tenant, sale_day) for t in tariffs],
         }
 
@@ -132,12 +135,12 @@ class CatalogService:
     def _render_seatmap(self, tenant: Tenant, sailing: Sailing, now_ms: int) -> dict[str, Any]:
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
-            sold = uow.catalog.sold_seats(sailing.id) if sailing.seating is Seating.ASSIGNED else set()
+            ticketed = uow.catalog.ticketed_seats(sailing.id) if sailing.seating is Seating.ASSIGNED else {}
         sale_day = self._sale_day(tenant)
         base = {**self._summary(sailing), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
         if sailing.seating is Seating.FREE:
-            held = self._store.held_counts(tenant.id, [sailing.id], now_ms)[sailing.id]
-            return {**base, "seat_map": None, "available": self._available(tenant.id, sailing, 0, held)}
+            held = self._store.live_holds(tenant.id, [sailing.id], now_ms)[sailing.id]
+            return {**base, "seat_map": None, "available": self._available(tenant.id, sailing, set(), held)}
         seat_map = self._catalog.seat_map(tenant.id, sailing.seat_map_id or "")
         held_seats = self._store.held_seats(tenant.id, sailing.id, now_ms)
         counts = dict.fromkeys(SeatStatus, 0)
@@ -145,9 +148,9 @@ class CatalogService:
         for seat in seat_map.seats.values():
             if seat.blocked:
                 status = SeatStatus.BLOCKED
-            elif seat.id in sold:
+            elif ticketed.get(seat.id) == "sold":
                 status = SeatStatus.SOLD
-            elif seat.id in held_seats:
+            elif seat.id in held_seats or seat.id in ticketed:  # held, or reserved by an unpaid order
                 status = SeatStatus.HELD
             else:
                 status = SeatStatus.FREE

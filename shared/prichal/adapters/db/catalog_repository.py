@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from prichal.domain.catalog import Sailing, SailingStatus, Tariff
 from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
@@ -96,13 +96,19 @@ class CatalogRepository:
             query = query.where(tickets.c.seat_id.in_(among))
         return set(self.conn.execute(query).scalars())
 
-    def sold_seat_counts(self, sailing_ids: list[str]) -> dict[str, int]:
-        """Live tickets per assigned-seating sailing."""
-        if not sailing_ids:
-            return {}
-        rows = self.conn.execute(
-            select(tickets.c.sailing_id, func.count())
-            .where(tickets.c.sailing_id.in_(sailing_ids), tickets.c.seat_id.is_not(None),
-                   tickets.c.status.in_(LIVE_TICKET))
-            .group_by(tickets.c.sailing_id))
-        return {row[0]: row[1] for row in rows}
+    def ticketed_seats(self, sailing_id: str) -> dict[str, str]:
+        """Seats with a live ticket: seat id -> ``reserved`` (awaiting payment) or ``sold``."""
+        rows = self.conn.execute(select(tickets.c.seat_id, tickets.c.status).where(
+            tickets.c.sailing_id == sailing_id, tickets.c.seat_id.is_not(None), tickets.c.status.in_(LIVE_TICKET)))
+        return {row.seat_id: row.status for row in rows}
+
+    def ticketed_seats_of(self, sailing_ids: list[str]) -> dict[str, set[str]]:
+        """Seats with a live ticket, per assigned-seating sailing."""
+        found: dict[str, set[str]] = {sailing_id: set() for sailing_id in sailing_ids}
+        if sailing_ids:
+            rows = self.conn.execute(select(tickets.c.sailing_id, tickets.c.seat_id).where(
+                tickets.c.sailing_id.in_(sailing_ids), tickets.c.seat_id.is_not(None),
+                tickets.c.status.in_(LIVE_TICKET)))
+            for row in rows:
+                found[row.sailing_id].add(row.seat_id)
+        return found

@@ -8,6 +8,9 @@ from sqlalchemy import Connection, Engine, text
 
 from .catalog_repository import CatalogRepository
 from .hold_repository import HoldRepository
+from .journal import Inbox, OrderLog, Outbox
+from .order_repository import OrderRepository
+from .payment_repository import PaymentRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -22,6 +25,11 @@ class UnitOfWork:
     conn: Connection
     catalog: CatalogRepository
     holds: HoldRepository
+    orders: OrderRepository
+    payments: PaymentRepository
+    log: OrderLog
+    outbox: Outbox
+    inbox: Inbox
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -37,6 +45,11 @@ class UnitOfWork:
         self.conn.execute(_SCOPE, {"t": self.tenant_id, "sync": "on" if self._durable else "off"})
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
+        self.orders = OrderRepository(self.conn, self.tenant_id)
+        self.payments = PaymentRepository(self.conn, self.tenant_id)
+        self.log = OrderLog(self.conn, self.tenant_id)
+        self.outbox = Outbox(self.conn, self.tenant_id)
+        self.inbox = Inbox(self.conn, self.tenant_id)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,86 @@
+"""Payments, refunds and the durable record of provider notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from prichal.domain.orders import Payment, PaymentStatus
+
+from .tables import payment_notifications, payments, refunds
+
+
+def _payment(row: Any) -> Payment:
+    return Payment(id=row.id, order_id=row.order_id, provider=row.provider,
+                   provider_payment_id=row.provider_payment_id, status=PaymentStatus(row.status), amount=row.amount,
+                   currency=row.currency, idempotence_key=row.idempotence_key,
+                   confirmation_url=row.confirmation_url, cancellation_reason=row.cancellation_reason)
+
+
+class PaymentRepository:
+    def __init__(self, conn: Connection, tenant_id: str) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+    def add(self, payment: Payment) -> None:
+        self.conn.execute(payments.insert().values(
+            id=payment.id, tenant_id=self.tenant_id, order_id=payment.order_id, provider=payment.provider,
+            status=payment.status.value, amount=payment.amount, currency=payment.currency,
+            idempotence_key=payment.idempotence_key))
+
+    def for_order(self, order_id: str, for_update: bool = False) -> Payment | None:
+        query = (select(payments).where(payments.c.order_id == order_id)
+                 .order_by(payments.c.created_at.desc()).limit(1))
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _payment(row) if row else None
+
+    def by_provider_id(self, provider: str, provider_payment_id: str, for_update: bool = False) -> Payment | None:
+        query = select(payments).where(payments.c.provider == provider,
+                                       payments.c.provider_payment_id == provider_payment_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        return _payment(row) if row else None
+
+    def started(self, payment_id: str, provider_payment_id: str, status: PaymentStatus,
+                confirmation_url: str | None) -> None:
+        self.conn.execute(update(payments).where(payments.c.id == payment_id).values(
+            provider_payment_id=provider_payment_id, status=status.value, confirmation_url=confirmation_url,
+            updated_at=func.now()))
+
+    def set_status(self, payment_id: str, status: PaymentStatus, cancellation_reason: str | None = None) -> None:
+        self.conn.execute(update(payments).where(payments.c.id == payment_id).values(
+            status=status.value, cancellation_reason=cancellation_reason, updated_at=func.now()))
+
+    # --- refunds -------------------------------------------------------------------------
+    def add_refund(self, refund_id: str, order_id: str, payment_id: str, amount: Decimal, reason: str,
+                   idempotence_key: str) -> None:
+        self.conn.execute(refunds.insert().values(
+            id=refund_id, tenant_id=self.tenant_id, order_id=order_id, payment_id=payment_id, status="requested",
+            amount=amount, reason=reason, idempotence_key=idempotence_key))
+
+    def refund_sent(self, refund_id: str, provider_refund_id: str, status: str) -> None:
+        self.conn.execute(update(refunds).where(refunds.c.id == refund_id).values(
+            provider_refund_id=provider_refund_id, status=status, updated_at=func.now()))
+
+    def unsent_refunds(self) -> list[Any]:
+        return list(self.conn.execute(
+            select(refunds, payments.c.provider_payment_id, payments.c.provider)
+            .join(payments, payments.c.id == refunds.c.payment_id)
+            .where(refunds.c.status == "requested")))
+
+    # --- notifications -------------------------------------------------------------------
+    def record_notification(self, provider: str, event: str, object_id: str, source: str | None,
+                            body: dict[str, Any]) -> int:
+        return self.conn.execute(payment_notifications.insert().values(
+            tenant_id=self.tenant_id, provider=provider, event=event, object_id=object_id, source_address=source,
+            body=body).returning(payment_notifications.c.id)).scalar_one()
+
+    def notification_done(self, notification_id: int, outcome: str, at: datetime) -> None:
+        self.conn.execute(update(payment_notifications).where(payment_notifications.c.id == notification_id)
+                          .values(processed_at=at, outcome=outcome))
