@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import redis
 from sqlalchemy import Engine
@@ -28,6 +29,9 @@ from prichal.observability.tracing import configure_tracing
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.holds import HoldService
+
+if TYPE_CHECKING:
+    from prichal.services.sandbox_payments import SandboxPayments
 
 
 def utc_now() -> datetime:
@@ -83,6 +87,18 @@ class Container:
     def catalog(self) -> CatalogService:
         return CatalogService(self.uow, self.hold_store, self.catalog_reader, self.now,
                               self.settings.seat_status_cache_seconds)
+
+    @cached_property
+    def sandbox_payments(self) -> SandboxPayments:
+        """The sandbox payment provider (``mock-payments``); imported lazily, no other function needs it."""
+        from prichal.adapters.http_notify import post_json
+        from prichal.adapters.sandbox_store import SandboxStore
+        from prichal.services.sandbox_payments import SandboxPayments
+
+        s = self.settings
+        return SandboxPayments(SandboxStore(self.redis, s.redis_prefix), secret=s.mock_payments_secret,
+                               public_url=s.mock_payments_public_url, notify_url=s.mock_payments_notify_url,
+                               now=self.now, deliver=post_json)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

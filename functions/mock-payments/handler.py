@@ -1,0 +1,141 @@
+"""mock-payments: the sandbox payment provider, a YooKassa API v3 look-alike with its own
+confirmation page, notifications and test controls (no tenant: callers authenticate as a shop).
+
+The rules and the test-control API are documented in ``prichal.services.sandbox_payments``;
+this module only maps routes to it and shapes JSON or HTML answers.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from prichal.bootstrap import container, function_app
+from prichal.entrypoints.app import Request, Response
+from prichal.entrypoints.sandbox_pages import STATUS_TEXT, checkout_page, message_page
+from prichal.services.sandbox_payments import Answer, Operation, SandboxError, SandboxPayments
+
+app = function_app("mock-payments", "Sandbox payments",
+                   "A YooKassa API v3 look-alike for demos and tests: payments, refunds, a confirmation "
+                   "page, notifications, and controls to force states and inject faults.")
+HTML = "text/html; charset=utf-8"
+
+
+def sandbox() -> SandboxPayments:
+    return container().sandbox_payments
+
+
+def _json(answer: Answer) -> Response:
+    return Response(status=answer.status, body=answer.body, headers=dict(answer.headers))
+
+
+def _api(request: Request, operation: Operation, object_id: str | None = None) -> Response:
+    return _json(sandbox().api(operation, authorization=request.header("Authorization"),
+                               idempotence_key=request.header("Idempotence-Key"), body=request.body,
+                               path=request.path, object_id=object_id))
+
+
+# --- YooKassa API v3 ---------------------------------------------------------------------------
+
+@app.route("POST", "/v3/payments", tenant=False, errors=(400, 401))
+def create_payment(request: Request) -> Response:
+    """Create a payment (YooKassa ``POST /v3/payments``)."""
+    return _api(request, "create_payment")
+
+
+@app.route("GET", "/v3/payments/{payment_id}", tenant=False, errors=(401, 404))
+def get_payment(request: Request, payment_id: str) -> Response:
+    """Read a payment."""
+    return _api(request, "get_payment", payment_id)
+
+
+@app.route("POST", "/v3/payments/{payment_id}/capture", tenant=False, errors=(400, 401, 404))
+def capture_payment(request: Request, payment_id: str) -> Response:
+    """Capture a two-stage payment (all of it or less)."""
+    return _api(request, "capture_payment", payment_id)
+
+
+@app.route("POST", "/v3/payments/{payment_id}/cancel", tenant=False, errors=(400, 401, 404))
+def cancel_payment(request: Request, payment_id: str) -> Response:
+    """Cancel a pending or waiting_for_capture payment."""
+    return _api(request, "cancel_payment", payment_id)
+
+
+@app.route("POST", "/v3/refunds", tenant=False, errors=(400, 401, 404))
+def create_refund(request: Request) -> Response:
+    """Refund a succeeded payment, fully or partly."""
+    return _api(request, "create_refund")
+
+
+@app.route("GET", "/v3/refunds/{refund_id}", tenant=False, errors=(401, 404))
+def get_refund(request: Request, refund_id: str) -> Response:
+    """Read a refund."""
+    return _api(request, "get_refund", refund_id)
+
+
+# --- the buyer's confirmation page -----------------------------------------------------------------
+
+def _html(status: int, page: str) -> Response:
+    return Response(status=status, body=page, content_type=HTML)
+
+
+@app.route("GET", "/pay/{payment_id}", tenant=False, errors=(404,))
+def confirmation_page(request: Request, payment_id: str) -> Response:
+    """The page a confirmation_url opens: pay or decline."""
+    try:
+        return _html(200, checkout_page(sandbox().checkout(payment_id)))
+    except SandboxError as exc:
+        return _html(exc.status, message_page("Платёж не найден", exc.description))
+
+
+@app.route("POST", "/pay/{payment_id}", tenant=False, status=303, errors=(400, 404, 409))
+def decide(request: Request, payment_id: str) -> Response:
+    """The buyer's decision (form field ``decision=pay|decline``); back to the shop's return_url."""
+    form = parse_qs(request.body.decode("utf-8", "replace"))
+    try:
+        payment = sandbox().decide(payment_id, (form.get("decision") or [""])[0])
+    except SandboxError as exc:
+        return _html(exc.status, message_page("Платёж не принят", exc.description))
+    return_url = (payment.get("confirmation") or {}).get("return_url")
+    if return_url:
+        return Response(status=303, headers={"Location": return_url})
+    return _html(200, message_page("Готово", f"Платёж {STATUS_TEXT[payment['status']]}."))
+
+
+# --- test controls (see prichal.services.sandbox_payments) ------------------------------------------
+
+@app.route("GET", "/sandbox/payments/{payment_id}", tenant=False, errors=(401, 404))
+def inspect_payment(request: Request, payment_id: str) -> Response:
+    """The stored payment with its receipt, refunds and notification log."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().inspect(shop, payment_id)))
+
+
+@app.route("POST", "/sandbox/payments/{payment_id}/notify", tenant=False, errors=(400, 401, 404))
+def resend_notification(request: Request, payment_id: str) -> Response:
+    """Send a notification again, with the current object or a forged one."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().resend(shop, payment_id, request.body)))
+
+
+@app.route("POST", "/sandbox/payments/{payment_id}/status", tenant=False, errors=(400, 401, 404))
+def force_status(request: Request, payment_id: str) -> Response:
+    """Force a payment's status without notifying."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().force_status(shop, payment_id, request.body)))
+
+
+@app.route("POST", "/sandbox/faults", tenant=False, errors=(400, 401))
+def queue_faults(request: Request) -> Response:
+    """Queue fault answers for the shop's next API calls."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().queue_faults(shop, request.body)))
+
+
+@app.route("GET", "/sandbox/requests", tenant=False, errors=(401,))
+def api_requests(request: Request) -> Response:
+    """The shop's API calls as the sandbox saw them (operation, path, idempotence key, status)."""
+    return _json(sandbox().control(request.header("Authorization"), sandbox().requests))
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target
