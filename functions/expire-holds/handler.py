@@ -1,7 +1,8 @@
-"""expire-holds (cron): settle holds whose time ran out, in every tenant.
+"""expire-holds (cron): settle holds and unpaid orders whose time ran out, in every tenant.
 
 Redis forgets expired holds by itself; the database keeps them ``active`` (and, on free
-seating, counted against capacity) until this runs. Unpaid orders will expire here too.
+seating, counted against capacity) until this runs. Unpaid orders expire with their hold:
+seats back on sale, ``order.expired`` announced, the payment canceled at the provider.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.services.holds import expire_due_holds
+from prichal.services.order_expiry import expire_unpaid_orders
 
 app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.")
 
@@ -17,8 +19,9 @@ app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives
 def run(request: Request) -> dict:
     """Expire what is due (called by the cron connector with an empty body)."""
     c = container()
-    expired = expire_due_holds(c.tenants.active_ids(), c.uow, c.hold_store, c.now())
-    return {"expired_holds": expired}
+    orders = expire_unpaid_orders(c.tenants.active(), c.uow, c.hold_store, c.payment_provider, c.relay, c.now())
+    holds = expire_due_holds(c.tenants.active_ids(), c.uow, c.hold_store, c.now())
+    return {"expired_orders": orders, "expired_holds": holds}
 
 
 handle = app.openfaas_handler

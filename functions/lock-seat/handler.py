@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from prichal.bootstrap import container, function_app
 from prichal.domain.holds import Hold
 from prichal.entrypoints.app import Request, Response
+from prichal.entrypoints.clients import client_id
 from prichal.services.holds import HoldRequest
 
 app = function_app("lock-seat", "Seat holds",
@@ -45,18 +46,12 @@ def _view(hold: Hold) -> dict:
     ).model_dump(mode="json")
 
 
-def _client_id(request: Request) -> str:
-    """Who holds: the storefront's session id when it sends one, else the buyer's address."""
-    header = container().settings.client_id_header
-    return (request.header(header) or "").strip()[:128] or request.client_ip or "unknown"
-
-
 @app.route("POST", "/holds", body=HoldCreate, response=HoldView, status=201, errors=(404, 409, 429))
 def create_hold(request: Request, body: HoldCreate) -> dict:
     """Hold seats (assigned seating) or a quantity of places (free seating)."""
     hold = container().holds.create(request.tenant.id, HoldRequest(
         sailing_id=body.sailing_id, seat_ids=body.seat_ids, quantity=body.quantity,
-        client_id=_client_id(request), client_address=request.client_ip))
+        client_id=client_id(request, container().settings.client_id_header), client_address=request.client_ip))
     return _view(hold)
 
 

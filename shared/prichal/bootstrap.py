@@ -18,17 +18,24 @@ from sqlalchemy import Engine
 from prichal.adapters.db.engine import make_app_engine
 from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.payments.base import PaymentProvider
+from prichal.adapters.payments.registry import provider_for, webhook_allowlist
+from prichal.adapters.rabbitmq import EventPublisher
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.adapters.redis_rate_limit import RateLimiter
 from prichal.config import Settings, get_settings
 from prichal.domain.holds import HoldPolicy
+from prichal.domain.tenants import Tenant
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
+from prichal.services.checkout import CheckoutService
 from prichal.services.holds import HoldService
+from prichal.services.outbox import OutboxRelay
+from prichal.services.payments import PaymentService
 
 if TYPE_CHECKING:
     from prichal.services.sandbox_payments import SandboxPayments
@@ -100,6 +107,37 @@ class Container:
                                public_url=s.mock_payments_public_url, notify_url=s.mock_payments_notify_url,
                                now=self.now, deliver=post_json)
 
+    def payment_provider(self, tenant: Tenant, name: str | None = None) -> PaymentProvider:
+        """The tenant's provider client, kept per process for its connection pool."""
+        key = (tenant.id, name or tenant.payment_provider, tenant.payment_settings.get("shop_id"))
+        client = self._providers.get(key)
+        if client is None:
+            client = self._providers[key] = provider_for(tenant, self.settings, name)
+        return client
+
+    @cached_property
+    def _providers(self) -> dict[tuple, PaymentProvider]:
+        return {}
+
+    @cached_property
+    def publisher(self) -> EventPublisher:
+        return EventPublisher(self.settings.rabbitmq_url, self.settings.events_exchange)
+
+    @cached_property
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.uow, lambda: self.publisher, self.now, inline=self.settings.publish_inline)
+
+    @cached_property
+    def payments(self) -> PaymentService:
+        return PaymentService(self.uow, self.payment_provider, self.hold_store, self.relay,
+                              lambda provider: webhook_allowlist(provider, self.settings),
+                              self.settings.default_return_url, self.now)
+
+    @cached_property
+    def checkout(self) -> CheckoutService:
+        return CheckoutService(self.uow, self.catalog_reader, self.hold_store, self.hold_policy, self.payments,
+                               self.settings.order_token_secret, self.now)
+
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]
 
@@ -108,6 +146,8 @@ class Container:
             self.engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
+        if "publisher" in self.__dict__:
+            self.publisher.close()
 
 
 _lock = threading.Lock()

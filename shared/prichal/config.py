@@ -70,6 +70,24 @@ class Settings(BaseSettings):
     hold_rate_limit_per_minute: int = 30
     hold_rate_limit_per_address_per_minute: int = 120
 
+    # --- checkout and payments -----------------------------------------------------
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    # The sandbox provider (the mock-payments function) speaks the same API.
+    mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
+    # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa
+    # publishes its ranges; the sandbox runs inside the cluster or on this machine.
+    yookassa_webhook_allowlist: str = (
+        "185.71.76.0/27,185.71.77.0/27,77.75.153.0/25,77.75.156.11/32,77.75.156.35/32,"
+        "77.75.154.128/25,2a02:5180::/32")
+    mock_webhook_allowlist: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    # Where the buyer lands after paying when the storefront gives no return_url.
+    default_return_url: str = "http://127.0.0.1:8080/function/create-order/paid"
+    # Signs the buyer's order access tokens (an OpenFaaS secret in production).
+    order_token_secret: str = "dev-order-token-secret"  # noqa: S105 - development default only
+    # Publish outbox events right after the transaction that wrote them (the relay's
+    # cron run catches up with whatever this misses).
+    publish_inline: bool = True
+
     # --- tenancy and HTTP ----------------------------------------------------------
     tenant_header: str = "X-Tenant"
     client_id_header: str = "X-Client-Id"

@@ -84,6 +84,18 @@ class SalesClosed(Conflict):
     title = "Sales are closed for this sailing"
 
 
+class Unavailable(DomainError):
+    """Something the request needs is down or not configured; retrying later may work."""
+
+    code = "unavailable"
+    title = "Temporarily unavailable"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
 class RateLimited(DomainError):
     code = "rate-limited"
     title = "Too many requests"

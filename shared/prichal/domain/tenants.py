@@ -21,6 +21,7 @@ class Tenant:
     tax_system_code: int = 1
     refund_policy: dict[str, Any] = field(default_factory=dict)
     payment_provider: str = "mock"
+    payment_settings: dict[str, Any] = field(default_factory=dict)
     timezone: str = "Europe/Moscow"
 
     def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:

@@ -13,9 +13,10 @@ def parse_networks(spec: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
 
-def _trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+def address_in(address: str | None, trusted: tuple[Network, ...]) -> bool:
+    """Whether an address lies in one of the networks (IPv4-mapped IPv6 counts as IPv4)."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
     if ip.version == 6 and ip.ipv4_mapped:  # 127.0.0.1 seen on a dual-stack socket
@@ -34,9 +35,9 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: tuple[N
         chain.append(peer)
     if not chain:
         return None
-    if peer and not _trusted(peer, trusted):
+    if peer and not address_in(peer, trusted):
         return peer
     for hop in reversed(chain):
-        if not _trusted(hop, trusted):
+        if not address_in(hop, trusted):
             return hop
     return chain[0]

@@ -14,6 +14,8 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.TenantUnknown, 404),
     (errors.NotFound, 404),
     (errors.RateLimited, 429),
+    (errors.Forbidden, 403),
+    (errors.Unavailable, 503),
     (errors.HoldGone, 410),
     (errors.Conflict, 409),
     (errors.InvalidInput, 422),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.memory_cache import TtlCache
 from prichal.domain.catalog import Sailing
 from prichal.domain.errors import NotFound
+from prichal.domain.ids import canonical_uuid
 from prichal.domain.seating import SeatMap
 
 
@@ -50,13 +50,3 @@ class CatalogReader:
         self._sailings.clear()
         self._seat_maps.clear()
 
-
-def canonical_uuid(value: str) -> str | None:
-    """The canonical text of a hyphenated UUID (either case), else ``None``: ids are
-    accepted in the form we issue them, not every form ``uuid.UUID`` can parse."""
-    if not isinstance(value, str) or len(value) != 36:
-        return None
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None

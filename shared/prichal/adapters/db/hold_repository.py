@@ -77,6 +77,20 @@ class HoldRepository:
             .values(places_held=sailings.c.places_held + quantity).returning(sailings.c.id)).first()
         return updated is not None
 
+    def sell_places(self, sailing_id: str, quantity: int) -> None:
+        """Held places of a paid order become sold (the sum, and so the check, is unchanged)."""
+        self.conn.execute(update(sailings).where(sailings.c.id == sailing_id).values(
+            places_held=sailings.c.places_held - quantity, places_sold=sailings.c.places_sold + quantity))
+
+    def sell_places_again(self, sailing_id: str, quantity: int) -> bool:
+        """Sell places of an order whose hold was already given back, if they are still free."""
+        updated = self.conn.execute(
+            update(sailings)
+            .where(sailings.c.id == sailing_id,
+                   sailings.c.places_sold + sailings.c.places_held + quantity <= sailings.c.capacity)
+            .values(places_sold=sailings.c.places_sold + quantity).returning(sailings.c.id)).first()
+        return updated is not None
+
     def return_places(self, sailing_id: str, quantity: int) -> None:
         self.conn.execute(update(sailings).where(sailings.c.id == sailing_id)
                           .values(places_held=sailings.c.places_held - quantity))

@@ -68,6 +68,11 @@ class PaymentRepository:
         self.conn.execute(update(refunds).where(refunds.c.id == refund_id).values(
             provider_refund_id=provider_refund_id, status=status, updated_at=func.now()))
 
+    def update_refund_status(self, provider_refund_id: str, status: str) -> bool:
+        updated = self.conn.execute(update(refunds).where(refunds.c.provider_refund_id == provider_refund_id)
+                                    .values(status=status, updated_at=func.now()).returning(refunds.c.id)).first()
+        return updated is not None
+
     def unsent_refunds(self) -> list[Any]:
         return list(self.conn.execute(
             select(refunds, payments.c.provider_payment_id, payments.c.provider)

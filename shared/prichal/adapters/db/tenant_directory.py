@@ -26,6 +26,12 @@ class TenantDirectory:
         with self._engine.connect() as conn:
             return list(conn.execute(select(tenants.c.id).where(tenants.c.active)).scalars())
 
+    def active(self) -> list[Tenant]:
+        """Every active tenant (for scheduled work across tenants)."""
+        with self._engine.connect() as conn:
+            slugs = list(conn.execute(select(tenants.c.slug).where(tenants.c.active)).scalars())
+        return [tenant for slug in slugs if (tenant := self.by_slug(slug)) is not None]
+
     def _one(self, query) -> Tenant | None:
         with self._engine.begin() as conn:
             row = conn.execute(query).mappings().first()
@@ -39,5 +45,6 @@ class TenantDirectory:
             vat_included=row["vat_included"],
             vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
-            payment_provider=row["payment_provider"], timezone=row["timezone"],
+            payment_provider=row["payment_provider"], payment_settings=row["payment_settings"],
+            timezone=row["timezone"],
         )

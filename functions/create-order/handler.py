@@ -1,0 +1,123 @@
+"""create-order: turn a hold into an order with VAT and start its payment.
+
+POST /orders (honours ``Idempotency-Key``), GET /orders/{id} for the buyer with the access
+token returned at creation. The rules live in ``prichal.services.checkout``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from prichal.bootstrap import container, function_app
+from prichal.domain.errors import InvalidInput
+from prichal.domain.money import format_rub
+from prichal.domain.orders import Customer, Order, Payment
+from prichal.entrypoints.app import Request, Response
+from prichal.entrypoints.clients import client_id
+from prichal.services.checkout import ItemRequest, OrderRequest
+
+app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^\+?[0-9]{10,15}$"
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
+    phone: str | None = Field(default=None, pattern=PHONE)
+
+    @model_validator(mode="after")
+    def _contact(self) -> CustomerIn:
+        if not self.email and not self.phone:
+            raise ValueError("an email or a phone is needed for the receipt")
+        return self
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seat_id: str | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
+    ticket_type: str | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
+    tariff_id: str | None = Field(default=None, max_length=36)
+    quantity: StrictInt = Field(default=1, ge=1, le=50, description="free seating: places of this type")
+
+    @model_validator(mode="after")
+    def _tariff(self) -> ItemIn:
+        if not self.ticket_type and not self.tariff_id:
+            raise ValueError("give a ticket_type or a tariff_id")
+        return self
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hold_token: str = Field(min_length=1, max_length=64)
+    customer: CustomerIn
+    items: list[ItemIn] = Field(min_length=1, max_length=50)
+    return_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+
+
+def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "number": order.number,
+        "status": order.status.value,
+        "sailing_id": order.sailing_id,
+        "customer": {"name": order.customer.name, "email": order.customer.email, "phone": order.customer.phone},
+        "items": [{"position": i.position, "seat_id": i.seat_id, "ticket_type": i.ticket_type,
+                   "tariff_id": i.tariff_id, "description": i.description, "price": format_rub(i.price),
+                   "vat_rate": i.vat_rate.value, "vat_amount": format_rub(i.vat_amount)} for i in order.items],
+        "total": format_rub(order.total),
+        "vat_total": format_rub(order.vat_total),
+        "currency": order.currency,
+        "created_at": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "payment": None if payment is None else {
+            "id": payment.id, "provider": payment.provider, "status": payment.status.value,
+            "confirmation_url": payment.confirmation_url},
+    }
+
+
+@app.route("POST", "/orders", body=OrderCreate, status=201, errors=(403, 404, 409, 503))
+def create_order(request: Request, body: OrderCreate) -> Response:
+    """Create an order from a hold and start its payment (send an Idempotency-Key)."""
+    key = (request.header("Idempotency-Key") or "").strip() or None
+    if key is not None and len(key) > 64:
+        raise InvalidInput("Idempotency-Key is too long", errors=[
+            {"loc": ["header", "Idempotency-Key"], "type": "too_long", "msg": "at most 64 characters"}])
+    placed = container().checkout.place(request.tenant, OrderRequest(
+        hold_token=body.hold_token,
+        customer=Customer(body.customer.name, body.customer.email, body.customer.phone),
+        items=[ItemRequest(i.seat_id, i.ticket_type, i.tariff_id, i.quantity) for i in body.items],
+        client_id=client_id(request, container().settings.client_id_header),
+        return_url=body.return_url, idempotency_key=key))
+    headers = {"Location": f"/function/create-order/orders/{placed.order.id}"}
+    if placed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(status=201, headers=headers,
+                    body={**order_view(placed.order, placed.payment), "access_token": placed.access_token})
+
+
+@app.route("GET", "/orders/{order_id}", errors=(403, 404))
+def read_order(request: Request, order_id: str) -> dict:
+    """The order's status for its buyer: ``Authorization: Bearer <access_token>``."""
+    auth = request.header("Authorization") or ""
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.query.get("access_token")
+    order, payment = container().checkout.read(request.tenant, order_id, token)
+    return order_view(order, payment)
+
+
+@app.route("GET", "/paid", tenant=False)
+def paid_page(request: Request) -> Response:
+    """Where the buyer lands after paying when the storefront gave no return_url."""
+    return Response(body="<!doctype html><meta charset=utf-8><title>Спасибо</title>"
+                         "<h1>Спасибо! Оплата принята в обработку.</h1>"
+                         "<p>Билеты придут на вашу почту, как только платёж подтвердится.</p>",
+                    content_type="text/html; charset=utf-8")
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target

@@ -1,0 +1,278 @@
+"""Place an order from a hold (the ``create-order`` use case) and read it back.
+
+The hold's seats become the order's reserved tickets inside the database guarantee (the
+unique index on live seat tickets; the capacity check on free seating), so a seat is
+never sold twice even when Redis lost the hold. State first, then effects: the order and
+its pending payment (with the idempotence key every provider call will reuse) commit
+before the provider is asked for a payment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.domain.catalog import Sailing, Tariff
+from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SeatsUnavailable
+from prichal.domain.holds import Hold, HoldPolicy, HoldStatus
+from prichal.domain.ids import canonical_uuid
+from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, Payment, PaymentStatus, TicketStatus
+from prichal.domain.pricing import OrderLine, totals
+from prichal.domain.seating import Seating, SeatMap
+from prichal.domain.tenants import Tenant
+
+from .catalog_reader import CatalogReader
+from .payments import PaymentService
+
+
+class IdempotencyMismatch(InvalidInput):
+    code = "idempotency-key-reused"
+    title = "Idempotency-Key already used for another request"
+
+
+class HoldNotUsable(Conflict):
+    code = "hold-not-usable"
+    title = "The hold cannot become an order"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRequest:
+    seat_id: str | None = None
+    ticket_type: str | None = None
+    tariff_id: str | None = None
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    hold_token: str
+    customer: Customer
+    items: list[ItemRequest]
+    client_id: str
+    return_url: str | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests "the same" for an Idempotency-Key (the caller's identity
+        and the key itself excluded)."""
+        body = {"hold_token": self.hold_token, "customer": asdict(self.customer),
+                "items": [asdict(item) for item in self.items], "return_url": self.return_url}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    payment: Payment
+    access_token: str
+    replayed: bool = False
+
+
+class CheckoutService:
+    def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, store: RedisHoldStore,
+                 policy: HoldPolicy, payments: PaymentService, token_secret: str,
+                 clock: Callable[[], datetime]) -> None:
+        self._uow = uow_factory
+        self._catalog = catalog
+        self._store = store
+        self._policy = policy
+        self._payments = payments
+        self._secret = token_secret.encode()
+        self._now = clock
+
+    # --- access tokens -------------------------------------------------------------------
+    def access_token(self, order_id: str) -> str:
+        """Derived, not stored: an idempotent replay can hand the same token out again."""
+        digest = hmac.new(self._secret, f"order:{order_id}".encode(), hashlib.sha256).digest()
+        return urlsafe_b64encode(digest).decode().rstrip("=")
+
+    @staticmethod
+    def _token_hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    # --- place -------------------------------------------------------------------------
+    def place(self, tenant: Tenant, request: OrderRequest) -> PlacedOrder:
+        now = self._now()
+        fingerprint = request.fingerprint()
+        try:
+            order, payment, replayed = self._write(tenant, request, fingerprint, now)
+        except IntegrityError as exc:
+            raise self._seats_taken(tenant, request) from exc
+        if not replayed:
+            # Keep the Redis claim as long as the order may wait for its payment.
+            sailing = self._catalog.sailing(tenant.id, order.sailing_id)
+            seats = [item.seat_id for item in order.items if item.seat_id]
+            self._store.extend(tenant.id, sailing.id, order.hold_token, seats, len(order.items),
+                               int(now.timestamp() * 1000), int(order.expires_at.timestamp() * 1000),
+                               int(self._policy.max_lifetime.total_seconds() * 1000) + 60_000)
+        if payment.provider_payment_id is None:
+            payment = self._payments.start(tenant, order, payment)
+        return PlacedOrder(order, payment, self.access_token(order.id), replayed)
+
+    def _write(self, tenant: Tenant, request: OrderRequest, fingerprint: str,
+               now: datetime) -> tuple[Order, Payment, bool]:
+        with self._uow(tenant.id) as uow:
+            if request.idempotency_key:
+                existing = uow.orders.by_idempotency_key(request.idempotency_key)
+                if existing is not None:
+                    if existing.request_hash != fingerprint:
+                        raise IdempotencyMismatch("this Idempotency-Key was used with a different request",
+                                                  order_id=existing.id)
+                    payment = uow.payments.for_order(existing.id)
+                    assert payment is not None  # written with the order
+                    return existing, payment, True
+            hold = uow.holds.get(request.hold_token, for_update=True)
+            self._check_hold(hold, request, now)
+            assert hold is not None
+            sailing = self._catalog.sailing(tenant.id, hold.sailing_id)
+            sailing.ensure_on_sale(now)
+            lines = self._lines(tenant, sailing, hold, request.items, uow.catalog.tariffs([sailing.program_id]), now)
+            sums = totals(lines)
+            order = Order(
+                id=str(uuid.uuid4()), tenant_id=tenant.id, number=uow.orders.next_number(),
+                status=OrderStatus.AWAITING_PAYMENT, sailing_id=sailing.id, hold_token=hold.token,
+                client_id=request.client_id, customer=request.customer, total=sums.total, vat_total=sums.vat_total,
+                currency="RUB", created_at=now,
+                expires_at=max(self._policy.extended_expiry(hold.created_at, now), hold.expires_at),
+                return_url=request.return_url, idempotency_key=request.idempotency_key, request_hash=fingerprint)
+            uow.orders.add(order, self._token_hash(self.access_token(order.id)))
+            if sailing.seating is Seating.ASSIGNED:
+                taken = uow.catalog.sold_seats(sailing.id, among=list(hold.seat_ids))
+                if taken:
+                    raise SeatsUnavailable("some seats were sold meanwhile", seat_ids=sorted(taken))
+            items = []
+            for position, line in enumerate(lines, start=1):
+                ticket_id = uow.orders.add_ticket(order.id, sailing.id, line.seat_id, line.tariff_id, hold.token,
+                                                  TicketStatus.RESERVED)
+                item = OrderItem(id=str(uuid.uuid4()), ticket_id=ticket_id, position=position, seat_id=line.seat_id,
+                                 tariff_id=line.tariff_id, ticket_type=line.ticket_type, description=line.description,
+                                 price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat)
+                uow.orders.add_item(order.id, item)
+                items.append(item)
+            uow.holds.close(hold.token, HoldStatus.ORDERED, now)
+            uow.holds.set_expiry(hold.token, order.expires_at)
+            payment = Payment(id=str(uuid.uuid4()), order_id=order.id, provider=tenant.payment_provider,
+                              provider_payment_id=None, status=PaymentStatus.PENDING, amount=order.total,
+                              currency="RUB", idempotence_key=str(uuid.uuid4()))
+            uow.payments.add(payment)
+            uow.log.record("order.created", "order", order.id, "buyer", order.id, number=order.number,
+                           total=str(order.total), vat_total=str(order.vat_total), client=request.client_id)
+            uow.log.record("hold.ordered", "hold", hold.token, "buyer", order.id)
+            uow.log.record("seat.reserved", "order", order.id, "buyer", order.id,
+                           seats=[line.seat_id for line in lines if line.seat_id], places=len(lines))
+            uow.log.record("payment.created", "payment", payment.id, "system", order.id,
+                           provider=payment.provider, amount=str(payment.amount))
+            uow.commit()
+        return replace(order, items=tuple(items)), payment, False
+
+    @staticmethod
+    def _check_hold(hold: Hold | None, request: OrderRequest, now: datetime) -> None:
+        if hold is None:
+            raise NotFound("hold not found")
+        if hold.status is HoldStatus.ORDERED:
+            raise HoldNotUsable("this hold already became an order", reason="ordered")
+        status = hold.effective_status(now)
+        if status is not HoldStatus.ACTIVE:
+            raise HoldNotUsable(f"the hold is {status.value}", reason=status.value)
+        if hold.client_id != request.client_id:
+            raise HoldNotUsable("the hold belongs to another client", reason="other-client")
+
+    def _seats_taken(self, tenant: Tenant, request: OrderRequest) -> SeatsUnavailable:
+        """The unique index refused a ticket: name the seats that are gone."""
+        with self._uow(tenant.id) as uow:
+            hold = uow.holds.get(request.hold_token)
+            taken = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids)) if hold else set()
+        return SeatsUnavailable("some seats were sold meanwhile", seat_ids=sorted(taken))
+
+    # --- lines -----------------------------------------------------------------------------
+    def _lines(self, tenant: Tenant, sailing: Sailing, hold: Hold, items: list[ItemRequest],
+               tariffs: list[Tariff], now: datetime) -> list[OrderLine]:
+        zone = ZoneInfo(tenant.timezone)
+        day = now.astimezone(zone).date()
+        title = f"Билет: {sailing.program_name}, {sailing.departs_at.astimezone(zone):%d.%m.%Y %H:%M}"
+        if sailing.seating is Seating.ASSIGNED:
+            seat_map = self._catalog.seat_map(tenant.id, sailing.seat_map_id or "")
+            return self._seat_lines(tenant, seat_map, hold, items, tariffs, day, title)
+        return self._place_lines(tenant, hold, items, tariffs, day, title)
+
+    def _seat_lines(self, tenant: Tenant, seat_map: SeatMap, hold: Hold, items: list[ItemRequest],
+                    tariffs: list[Tariff], day: date, title: str) -> list[OrderLine]:
+        errors = []
+        asked = [item.seat_id for item in items]
+        if sorted(str(s) for s in asked) != sorted(hold.seat_ids):
+            errors.append({"loc": ["items"], "type": "seats_mismatch",
+                           "msg": f"give exactly one item for each held seat: {', '.join(hold.seat_ids)}"})
+            raise InvalidInput("the items do not match the held seats", errors=errors)
+        lines = []
+        for index, item in enumerate(items):
+            seat = seat_map.seats[str(item.seat_id)]
+            tariff = _pick_tariff(tariffs, item, seat.category, index)
+            lines.append(OrderLine(
+                description=f"{title}, {tariff.name}, место {seat.section} {seat.row}-{seat.number}",
+                price=tariff.price, vat_rate=tenant.vat_rate_on(day, tariff.vat_rate),
+                ticket_type=tariff.ticket_type, tariff_id=tariff.id, seat_id=seat.id))
+        return lines
+
+    def _place_lines(self, tenant: Tenant, hold: Hold, items: list[ItemRequest], tariffs: list[Tariff],
+                     day: date, title: str) -> list[OrderLine]:
+        if any(item.seat_id for item in items):
+            raise InvalidInput("free seating has no seats", errors=[
+                {"loc": ["items"], "type": "not_allowed", "msg": "omit seat_id on free seating"}])
+        if sum(item.quantity for item in items) != hold.quantity:
+            raise InvalidInput("the quantities do not match the hold", errors=[
+                {"loc": ["items"], "type": "quantity_mismatch",
+                 "msg": f"the quantities must add up to the {hold.quantity} held places"}])
+        lines = []
+        for index, item in enumerate(items):
+            tariff = _pick_tariff(tariffs, item, None, index)
+            lines.extend(OrderLine(description=f"{title}, {tariff.name}", price=tariff.price,
+                                   vat_rate=tenant.vat_rate_on(day, tariff.vat_rate),
+                                   ticket_type=tariff.ticket_type, tariff_id=tariff.id)
+                         for _ in range(item.quantity))
+        return lines
+
+    # --- read ------------------------------------------------------------------------------
+    def read(self, tenant: Tenant, order_id: str, access_token: str | None) -> tuple[Order, Payment | None]:
+        """The order for its buyer: the access token returned at creation is the key."""
+        with self._uow(tenant.id) as uow:
+            order_id = canonical_uuid(order_id) or ""
+            expected = uow.orders.access_token_hash(order_id) if order_id else None
+            if expected is None:
+                raise NotFound("order not found")
+            if not access_token or not hmac.compare_digest(expected, self._token_hash(access_token)):
+                raise Forbidden("a valid order access token is required")
+            order = uow.orders.get(order_id)
+            payment = uow.payments.for_order(order_id)
+        assert order is not None
+        return order, payment
+
+
+def _pick_tariff(tariffs: list[Tariff], item: ItemRequest, category: str | None, index: int) -> Tariff:
+    """The tariff for one item: by id, or by ticket type — the seat category's own tariff
+    before a tariff for any seat."""
+    loc = ["items", index]
+    if item.tariff_id:
+        found = next((t for t in tariffs if t.id == item.tariff_id), None)
+        if found is None or not found.applies_to(category):
+            raise InvalidInput("unknown tariff for this seat", errors=[
+                {"loc": [*loc, "tariff_id"], "type": "unknown_tariff", "msg": "no such tariff for this seat"}])
+        return found
+    matching = [t for t in tariffs if t.ticket_type == item.ticket_type and t.applies_to(category)]
+    matching.sort(key=lambda t: t.seat_category is None)
+    if not matching:
+        raise InvalidInput("unknown ticket type for this seat", errors=[
+            {"loc": [*loc, "ticket_type"], "type": "unknown_ticket_type",
+             "msg": f"no {item.ticket_type!r} tariff for this seat"}])
+    return matching[0]
+
