@@ -308,9 +308,9 @@ class SandboxPayments:
             return self._create_refund(shop, _parse(RefundCreate, data))
         if operation == "get_refund":
             payment_id = self._store.payment_of_refund(object_id or "")
-            record = self._owned(shop, payment_id or "")
-            found = [r["object"] for r in record["refunds"] if r["object"]["id"] == object_id]
-            if not found:
+            record = self._store.payment(payment_id) if payment_id else None
+            found = [r["object"] for r in (record or {}).get("refunds", []) if r["object"]["id"] == object_id]
+            if not found or record is None or record["shop_id"] != shop:
                 raise SandboxError(404, "no such refund")
             return found[0]
         payment_id = object_id or ""
@@ -465,16 +465,16 @@ class SandboxPayments:
 
     def queue_faults(self, shop: str, raw: bytes) -> Record:
         control = _parse(FaultsControl, _json_object(raw))
-        queued = {}
-        for operation in OPERATIONS:
-            faults = [f if isinstance(f, Fault) else Fault(status=f) for f in getattr(control, operation)]
-            for fault in faults:
-                if fault.status is not None and fault.status != 202 and not 400 <= fault.status <= 599:
-                    raise SandboxError(400, "a fault status is 202 or 400..599", operation)
-            if faults:
-                queued[operation] = self._store.queue_faults(
-                    shop, operation, [f.model_dump(exclude_none=True) for f in faults])
-        return {"queued": queued}
+        wanted = {operation: [f if isinstance(f, Fault) else Fault(status=f) for f in getattr(control, operation)]
+                  for operation in OPERATIONS}
+        for operation, faults in wanted.items():  # all checked before any is queued
+            if any(f.status is not None and f.status != 202 and not 400 <= f.status <= 599 for f in faults):
+                raise SandboxError(400, "a fault status is 202 or 400..599", operation)
+            if any(f.status is None and f.delay_ms is None for f in faults):
+                raise SandboxError(400, "a fault needs a status or delay_ms", operation)
+        return {"queued": {operation: self._store.queue_faults(shop, operation,
+                                                               [f.model_dump(exclude_none=True) for f in faults])
+                           for operation, faults in wanted.items() if faults}}
 
     def requests(self, shop: str) -> Record:
         return {"items": self._store.requests(shop)}
