@@ -116,8 +116,18 @@ def test_two_stage_payment_is_captured(client: YooKassaClient, sandbox: Sandbox)
     assert (captured.status, captured.paid, captured.amount) == ("succeeded", True, Decimal("1800.00"))
 
 
-def test_cancel_a_pending_payment_then_cancel_again_is_rejected(client: YooKassaClient) -> None:
+def test_a_pending_payment_cannot_be_canceled(client: YooKassaClient) -> None:
+    """As at YooKassa: a one-stage payment lapses by itself; only waiting_for_capture cancels."""
     payment = create(client)
+    with pytest.raises(PaymentRejected) as rejected:
+        client.cancel_payment(payment.id, key())
+    assert rejected.value.status == 400 and client.get_payment(payment.id).status == "pending"
+
+
+def test_cancel_a_payment_waiting_for_capture_then_cancel_again_is_rejected(client: YooKassaClient,
+                                                                           sandbox: Sandbox) -> None:
+    payment = create(client, capture=False)
+    pay(sandbox, payment)
     canceled = client.cancel_payment(payment.id, key())
     assert (canceled.status, canceled.paid, canceled.cancellation_reason) == ("canceled", False,
                                                                               "canceled_by_merchant")

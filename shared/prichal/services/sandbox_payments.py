@@ -363,9 +363,11 @@ class SandboxPayments:
     def _cancel(self, shop: str, payment_id: str) -> Record:
         def change(record: Record) -> Record:
             payment = self._check_owner(shop, record)["object"]
-            if payment["status"] not in ("pending", "waiting_for_capture"):
-                raise SandboxError(400, f"the payment is {payment['status']}; only pending and "
-                                        "waiting_for_capture can be canceled", "payment_id")
+            # As at YooKassa: only a two-stage payment waiting for capture can be canceled;
+            # a pending one lapses by itself, and the buyer may still pay it meanwhile.
+            if payment["status"] != "waiting_for_capture":
+                raise SandboxError(400, f"the payment is {payment['status']}; only waiting_for_capture "
+                                        "can be canceled", "payment_id")
             _set_status(payment, "canceled", MERCHANT_CANCELLATION, self._timestamp())
             return record
 

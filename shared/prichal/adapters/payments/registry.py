@@ -20,6 +20,9 @@ from .base import PaymentProvider
 from .yookassa import YooKassaClient
 
 PROVIDERS = ("mock", "yookassa")
+# Provider calls happen inside requests (15 s function timeout): fail fast, and let the
+# caller retry with the same idempotence key rather than wait out a long backoff.
+REQUEST_PATH_LIMITS = {"timeout": 5.0, "max_attempts": 3}
 
 
 class PaymentNotConfigured(Unavailable):
@@ -38,14 +41,16 @@ def read_secret(name: str) -> str | None:
 def provider_for(tenant: Tenant, settings: Settings, provider: str | None = None) -> PaymentProvider:
     name = provider or tenant.payment_provider
     if name == "mock":
-        return YooKassaClient(settings.mock_payments_api_url, tenant.slug, settings.mock_payments_secret)
+        return YooKassaClient(settings.mock_payments_api_url, tenant.slug, settings.mock_payments_secret,
+                              **REQUEST_PATH_LIMITS)
     if name == "yookassa":
         config = tenant.payment_settings
         secret = read_secret(config.get("secret_name", "")) if config.get("secret_name") else None
         if not config.get("shop_id") or not secret:
             raise PaymentNotConfigured("the seller has no YooKassa shop id or secret key configured",
                                        provider=name)
-        return YooKassaClient(config.get("api_url") or settings.yookassa_api_url, str(config["shop_id"]), secret)
+        return YooKassaClient(config.get("api_url") or settings.yookassa_api_url, str(config["shop_id"]), secret,
+                              **REQUEST_PATH_LIMITS)
     raise PaymentNotConfigured(f"unknown payment provider {name!r}", provider=name)
 
 

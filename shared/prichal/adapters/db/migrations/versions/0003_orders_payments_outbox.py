@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from prichal.adapters.db.rls import isolate_tenant_table
+from prichal.adapters.db.rls import APP_ROLE, isolate_tenant_table
 
 revision = '0003'
 down_revision = '0002'
@@ -184,6 +184,7 @@ def upgrade() -> None:
     for table in NEW_TENANT_TABLES:
         for statement in isolate_tenant_table(table):
             op.execute(statement)
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}")
 
 NEW_TENANT_TABLES = ["order_numbers", "outbox", "payment_notifications", "processed_messages", "orders",
                      "order_log", "payments", "order_items", "refunds"]
