@@ -398,6 +398,62 @@ processed_messages = Table(
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+documents = Table(
+    "documents",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),  # ticket | invoice | act
+    # tickets: the order item's position; invoice and act: 1 (one of each per order)
+    Column("position", Integer, nullable=False),
+    Column("ticket_id", UUID(as_uuid=False), ForeignKey("tickets.id")),
+    Column("number", Integer, nullable=False),  # consecutive per tenant, kind and year
+    Column("year", Integer, nullable=False),
+    Column("issued_on", Date, nullable=False),  # the document's date in the tenant's time zone
+    Column("s3_key", Text, nullable=False),
+    Column("sha256", Text),
+    Column("size", Integer),
+    Column("status", Text, nullable=False, server_default="pending"),
+    _created(),
+    Column("stored_at", DateTime(timezone=True)),
+    CheckConstraint("kind IN ('ticket', 'invoice', 'act')", name="kind_known"),
+    CheckConstraint("status IN ('pending', 'stored')", name="status_kind"),
+    CheckConstraint("status = 'pending' OR (sha256 IS NOT NULL AND size IS NOT NULL)", name="stored_has_digest"),
+    UniqueConstraint("order_id", "kind", "position", name="uq_documents_order_kind_position"),
+    UniqueConstraint("tenant_id", "kind", "year", "number", name="uq_documents_number"),
+)
+
+# The last number given out per tenant, kind and year. Taken with an upsert in the
+# transaction that inserts the document row, so a rollback gives its number back and a
+# committed number is never handed out again.
+document_numbers = Table(
+    "document_numbers",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+# The buyer's email with the documents: one row per order, written before and after sending.
+email_deliveries = Table(
+    "email_deliveries",
+    metadata,
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), primary_key=True),
+    _tenant(),
+    Column("recipient", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    # set when an attempt began: a row left "sending" past its lease was interrupted mid-send
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("interrupted", Boolean, nullable=False, server_default=text("false")),
+    _created(),
+    Column("sent_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_kind"),
+)
+
 # Tables whose rows belong to one tenant and are guarded by row-level security.
 TENANT_TABLES = [
     t.name for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenant_domains"
