@@ -22,7 +22,6 @@ from prichal.adapters.payments.base import PaymentProvider
 from prichal.adapters.payments.registry import provider_for, webhook_allowlist
 from prichal.adapters.rabbitmq import EventPublisher
 from prichal.adapters.redis_holds import RedisHoldStore
-from prichal.adapters.redis_rate_limit import RateLimiter
 from prichal.config import Settings, get_settings
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.tenants import Tenant
@@ -72,7 +71,7 @@ class Container:
 
     @cached_property
     def hold_store(self) -> RedisHoldStore:
-        return RedisHoldStore(self.redis, self.settings.redis_prefix)
+        return RedisHoldStore(self.redis, self.settings.redis_prefix, self.settings.taken_seats_ttl_seconds * 1000)
 
     @cached_property
     def hold_policy(self) -> HoldPolicy:
@@ -86,7 +85,6 @@ class Container:
     @cached_property
     def holds(self) -> HoldService:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
-                           RateLimiter(self.redis, self.settings.redis_prefix),
                            (self.settings.hold_rate_limit_per_minute,
                             self.settings.hold_rate_limit_per_address_per_minute), self.now)
 
@@ -135,7 +133,8 @@ class Container:
 
     @cached_property
     def checkout(self) -> CheckoutService:
-        return CheckoutService(self.uow, self.catalog_reader, self.hold_store, self.hold_policy, self.payments,
+        return CheckoutService(self.uow, self.catalog_reader, self.holds, self.hold_store, self.hold_policy,
+                               self.payments,
                                self.settings.order_token_secret, self.now)
 
     def now(self) -> datetime:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # A hold can be extended, but never to live longer than this from its creation.
     hold_max_lifetime_seconds: int = 30 * 60
     hold_max_seats: int = 10
+    # Redis keeps a copy of the seats with live tickets for the hold script; it is rebuilt
+    # from PostgreSQL at least this often (and at once after a Redis restart).
+    taken_seats_ttl_seconds: int = 600
     # Hold creations per minute per client (the storefront's X-Client-Id session, else the
     # address) and per client address (behind trusted proxies: X-Forwarded-For).
     hold_rate_limit_per_minute: int = 30

@@ -1,14 +1,21 @@
 """Holds in Redis: the fast, atomic, advisory path (one Lua script per operation).
 
-Per sailing, two hashes share a hash tag so every script touches one cluster slot:
-- ``...{sail:<id>}:seats``  seat id -> ``"<token>|<expires_ms>"`` (assigned seating)
-- ``...{sail:<id>}:places`` token  -> ``"<quantity>|<expires_ms>"`` (free seating)
-and ``...{sail:<id>}:ver``, a version every script that changes a hold increments. The
-rendered seat statuses are cached under ``...:seatmap:<version>``, so a payload computed
-from older state can never be served after a change, however the reads and writes race.
-Expired entries are ignored on read and pruned on write, so Redis needs no sweeper.
-Expiry instants are decided by the caller (the domain policy);
-the scripts only enforce them atomically.
+Per sailing (keys share a hash tag, ``{sail:<id>}``):
+- ``seats``   hash  seat id -> ``"<token>|<expires_ms>"``   live seat claims
+- ``places``  hash  token -> ``"<quantity>|<expires_ms>"``   live free-seating claims
+- ``taken``   set   seats with a live ticket (reserved by an unpaid order, or sold), a
+              copy of PostgreSQL refreshed every ``taken_ttl``; ``taken:loaded`` marks it
+              complete, so after a restart or a flush the scripts ask for a reload
+- ``ver``     a version every change increments; rendered seat maps are cached under
+              ``seatmap:<version>``, so a payload built from older state is never served
+Per hold: ``hold:<token>`` hash (sailing, seats, quantity, client, created, expires,
+status) for seat holds, which live only here: a seat hold never touches PostgreSQL until
+it becomes an order. Free-seating holds are also recorded in PostgreSQL, where the
+capacity check lives.
+
+Rate limits are counted by the same script that claims, so a hold is one round trip.
+Expired entries are ignored on read and pruned on write: Redis needs no sweeper. Expiry
+instants are decided by the caller (the domain policy); the scripts enforce them.
 
 Redis is not the last line of defence: PostgreSQL's unique index on live tickets and the
 sailing's capacity check are. Losing this data means at worst a conflict at order time.
@@ -17,37 +24,77 @@ sailing's capacity check are. Losing this data means at worst a conflict at orde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 
-_PARSE = """
+from prichal.domain.holds import Hold, HoldStatus
+
+_COMMON = """
 local function parse(v)
   local sep = string.find(v, '|', 1, true)
   return string.sub(v, 1, sep - 1), tonumber(string.sub(v, sep + 1))
 end
+-- Fixed-window counter; answers the seconds to wait when over the limit (limit 0 = none).
+local function over_limit(key, limit, window)
+  limit = tonumber(limit)
+  if limit <= 0 then return nil end
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, window) end
+  if n > limit then return math.max(redis.call('TTL', key), 1) end
+  return nil
+end
+local function bump(key)
+  redis.call('INCR', key)
+  redis.call('PEXPIRE', key, 86400000)
+end
+local function keep(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
 """
 
-# KEYS: seats, version. ARGV: token, now_ms, expires_ms, key_ttl_ms, seat ids...
-HOLD_SEATS = _PARSE + """
+# KEYS: seats, ver, taken, taken:loaded, hold record, rate(client), rate(address)
+# ARGV: token, now_ms, expires_ms, key_ttl_ms, record_ttl_ms, client, created_ms, sailing id,
+#       client_limit, address_limit, window_s, seat ids...
+# -> {1} held | {0, taken seats} | {2, retry_after} | {3} reload the taken set first
+HOLD_SEATS = _COMMON + """
+if redis.call('EXISTS', KEYS[4]) == 0 then return {3} end
+local wait = over_limit(KEYS[6], ARGV[9], ARGV[11]) or over_limit(KEYS[7], ARGV[10], ARGV[11])
+if wait then return {2, wait} end
 local token, now = ARGV[1], tonumber(ARGV[2])
 local taken = {}
-for i = 5, #ARGV do
-  local v = redis.call('HGET', KEYS[1], ARGV[i])
-  if v then
-    local owner, exp = parse(v)
-    if exp > now and owner ~= token then taken[#taken + 1] = ARGV[i] end
+for i = 12, #ARGV do
+  if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
+    taken[#taken + 1] = ARGV[i]
+  else
+    local v = redis.call('HGET', KEYS[1], ARGV[i])
+    if v then
+      local owner, exp = parse(v)
+      if exp > now and owner ~= token then taken[#taken + 1] = ARGV[i] end
+    end
   end
 end
 if #taken > 0 then return {0, taken} end
 local value = token .. '|' .. ARGV[3]
-for i = 5, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], value) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-redis.call('INCR', KEYS[2]); redis.call('PEXPIRE', KEYS[2], 86400000)
-return {1, {}}
+local seats = {}
+for i = 12, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], value)
+  seats[#seats + 1] = ARGV[i]
+end
+keep(KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[5], 'sailing', ARGV[8], 'seats', table.concat(seats, ','), 'quantity', #seats,
+           'client', ARGV[6], 'created', ARGV[7], 'expires', ARGV[3], 'status', 'active')
+redis.call('PEXPIRE', KEYS[5], ARGV[5])
+bump(KEYS[2])
+return {1}
 """
 
-# KEYS: places, version. ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, limit
-HOLD_PLACES = _PARSE + """
+# KEYS: places, ver, rate(client), rate(address)
+# ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, limit, client_limit, address_limit, window_s
+# -> {1, held} | {0, still available} | {2, retry_after}
+HOLD_PLACES = _COMMON + """
+local wait = over_limit(KEYS[3], ARGV[7], ARGV[9]) or over_limit(KEYS[4], ARGV[8], ARGV[9])
+if wait then return {2, wait} end
 local token, now = ARGV[1], tonumber(ARGV[2])
 local quantity, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
 local held = 0
@@ -62,16 +109,17 @@ for i = 1, #entries, 2 do
 end
 if held + quantity > limit then return {0, math.max(limit - held, 0)} end
 redis.call('HSET', KEYS[1], token, quantity .. '|' .. ARGV[3])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-redis.call('INCR', KEYS[2]); redis.call('PEXPIRE', KEYS[2], 86400000)
+keep(KEYS[1], ARGV[4])
+bump(KEYS[2])
 return {1, held + quantity}
 """
 
-# KEYS: seats, places, version. ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, seat ids...
-# Moves a live hold's expiry; answers 0 when any part of it is gone (expired or lost).
-EXTEND = _PARSE + """
+# KEYS: seats, places, ver, hold record. ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, seat ids...
+# Moves a live hold's expiry; 0 when any part of it is gone (expired, released, lost).
+EXTEND = _COMMON + """
 local token, now = ARGV[1], tonumber(ARGV[2])
 if #ARGV >= 6 then
+  if redis.call('HGET', KEYS[4], 'status') ~= 'active' then return 0 end
   for i = 6, #ARGV do
     local v = redis.call('HGET', KEYS[1], ARGV[i])
     if not v then return 0 end
@@ -79,39 +127,65 @@ if #ARGV >= 6 then
     if owner ~= token or exp <= now then return 0 end
   end
   for i = 6, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], token .. '|' .. ARGV[3]) end
-  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+  keep(KEYS[1], ARGV[4])
+  redis.call('HSET', KEYS[4], 'expires', ARGV[3])
 else
   local v = redis.call('HGET', KEYS[2], token)
   if not v then return 0 end
   local qty, exp = parse(v)
   if exp <= now then return 0 end
   redis.call('HSET', KEYS[2], token, ARGV[5] .. '|' .. ARGV[3])
-  if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+  keep(KEYS[2], ARGV[4])
 end
-redis.call('INCR', KEYS[3]); redis.call('PEXPIRE', KEYS[3], 86400000)
+bump(KEYS[3])
 return 1
 """
 
-# KEYS: seats, places, version. ARGV: token, seat ids...  Removes only what the token owns.
-RELEASE = _PARSE + """
+# KEYS: seats, places, ver, hold record, taken, taken:loaded
+# ARGV: token, new status ('released' | 'ordered' | ''), seat ids...
+# Drops what the token claims; 'ordered' also marks its seats taken (a reserved ticket now
+# guards them); the record keeps the new status for reads until it expires.
+RELEASE = _COMMON + """
 local token = ARGV[1]
 local removed = redis.call('HDEL', KEYS[2], token)
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v then
     local owner = parse(v)
     if owner == token then removed = removed + redis.call('HDEL', KEYS[1], ARGV[i]) end
   end
+  if ARGV[2] == 'ordered' and redis.call('EXISTS', KEYS[6]) == 1 then redis.call('SADD', KEYS[5], ARGV[i]) end
 end
-redis.call('INCR', KEYS[3]); redis.call('PEXPIRE', KEYS[3], 86400000)
+if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'status', ARGV[2]) end
+bump(KEYS[3])
 return removed
+"""
+
+# KEYS: taken, taken:loaded, ver. ARGV: 'add' | 'remove', seat ids...
+TAKEN = _COMMON + """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  for i = 2, #ARGV do
+    if ARGV[1] == 'add' then redis.call('SADD', KEYS[1], ARGV[i]) else redis.call('SREM', KEYS[1], ARGV[i]) end
+  end
+end
+bump(KEYS[3])
+return 1
 """
 
 
 @dataclass(frozen=True, slots=True)
-class SeatClaim:
+class Claim:
     ok: bool
-    taken: list[str]
+    taken: list[str]  # seats held or sold by someone else
+    retry_after: int | None = None  # set when rate-limited
+    reload: bool = False  # the taken set must be loaded from the database first
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceClaim:
+    ok: bool
+    count: int  # places now held on success; places still available on failure
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,56 +195,114 @@ class LiveHolds:
 
 
 @dataclass(frozen=True, slots=True)
-class PlaceClaim:
-    ok: bool
-    count: int  # places now held on success; places still available on failure
+class RateKeys:
+    client: str
+    address: str | None
+    client_limit: int
+    address_limit: int
+    window_s: int = 60
 
 
 class RedisHoldStore:
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, taken_ttl_ms: int = 600_000) -> None:
         self._redis = client
         self._prefix = prefix
+        self._taken_ttl_ms = taken_ttl_ms
         self._hold_seats = client.register_script(HOLD_SEATS)
         self._hold_places = client.register_script(HOLD_PLACES)
         self._extend = client.register_script(EXTEND)
         self._release = client.register_script(RELEASE)
+        self._taken = client.register_script(TAKEN)
 
     # --- keys ------------------------------------------------------------------------
     def _key(self, tenant_id: str, sailing_id: str, kind: str) -> str:
         return f"{self._prefix}t:{tenant_id}:{{sail:{sailing_id}}}:{kind}"
 
+    def _record_key(self, tenant_id: str, token: str) -> str:
+        return f"{self._prefix}t:{tenant_id}:hold:{token}"
+
+    def _rate_key(self, tenant_id: str, scope: str, who: str) -> str:
+        return f"{self._prefix}rl:{tenant_id}:{scope}:{who}"
+
     def version_key(self, tenant_id: str, sailing_id: str) -> str:
         return self._key(tenant_id, sailing_id, "ver")
 
-    # --- writes ----------------------------------------------------------------------
-    def hold_seats(self, tenant_id: str, sailing_id: str, token: str, seat_ids: list[str],
-                   now_ms: int, expires_ms: int, key_ttl_ms: int) -> SeatClaim:
-        ok, taken = self._hold_seats(
-            keys=[self._key(tenant_id, sailing_id, "seats"), self.version_key(tenant_id, sailing_id)],
-            args=[token, now_ms, expires_ms, key_ttl_ms, *seat_ids])
-        return SeatClaim(ok=bool(ok), taken=[s.decode() for s in taken])
+    def _rate_args(self, tenant_id: str, rate: RateKeys) -> tuple[list[str], list[int]]:
+        address_key = self._rate_key(tenant_id, "address", rate.address or "-")
+        return ([self._rate_key(tenant_id, "client", rate.client), address_key],
+                [rate.client_limit, rate.address_limit if rate.address else 0, rate.window_s])
 
-    def hold_places(self, tenant_id: str, sailing_id: str, token: str, quantity: int, limit: int,
-                    now_ms: int, expires_ms: int, key_ttl_ms: int) -> PlaceClaim:
-        ok, count = self._hold_places(
-            keys=[self._key(tenant_id, sailing_id, "places"), self.version_key(tenant_id, sailing_id)],
-            args=[token, now_ms, expires_ms, key_ttl_ms, quantity, limit])
-        return PlaceClaim(ok=bool(ok), count=int(count))
+    # --- claims ------------------------------------------------------------------------
+    def hold_seats(self, hold: Hold, now_ms: int, key_ttl_ms: int, record_ttl_ms: int, rate: RateKeys) -> Claim:
+        rate_keys, rate_args = self._rate_args(hold.tenant_id, rate)
+        t, s = hold.tenant_id, hold.sailing_id
+        answer = self._hold_seats(
+            keys=[self._key(t, s, "seats"), self.version_key(t, s), self._key(t, s, "taken"),
+                  self._key(t, s, "taken:loaded"), self._record_key(t, hold.token), *rate_keys],
+            args=[hold.token, now_ms, _ms(hold.expires_at), key_ttl_ms, record_ttl_ms, hold.client_id,
+                  _ms(hold.created_at), hold.sailing_id, *rate_args, *hold.seat_ids])
+        code = int(answer[0])
+        if code == 3:
+            return Claim(ok=False, taken=[], reload=True)
+        if code == 2:
+            return Claim(ok=False, taken=[], retry_after=int(answer[1]))
+        return Claim(ok=code == 1, taken=[] if code == 1 else sorted(x.decode() for x in answer[1]))
 
-    def extend(self, tenant_id: str, sailing_id: str, token: str, seat_ids: list[str], quantity: int,
-               now_ms: int, expires_ms: int, key_ttl_ms: int) -> bool:
+    def hold_places(self, hold: Hold, limit: int, now_ms: int, key_ttl_ms: int, rate: RateKeys) -> PlaceClaim:
+        rate_keys, rate_args = self._rate_args(hold.tenant_id, rate)
+        code, count = self._hold_places(
+            keys=[self._key(hold.tenant_id, hold.sailing_id, "places"),
+                  self.version_key(hold.tenant_id, hold.sailing_id), *rate_keys],
+            args=[hold.token, now_ms, _ms(hold.expires_at), key_ttl_ms, hold.quantity, limit, *rate_args])
+        if int(code) == 2:
+            return PlaceClaim(ok=False, count=0, retry_after=int(count))
+        return PlaceClaim(ok=int(code) == 1, count=int(count))
+
+    def load_taken(self, tenant_id: str, sailing_id: str, seat_ids: set[str]) -> None:
+        """Replace the taken set with the database's live tickets and mark it complete."""
+        taken, loaded = self._key(tenant_id, sailing_id, "taken"), self._key(tenant_id, sailing_id, "taken:loaded")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(taken)
+        if seat_ids:
+            pipe.sadd(taken, *seat_ids)
+            pipe.pexpire(taken, self._taken_ttl_ms + 60_000)
+        pipe.set(loaded, 1, px=self._taken_ttl_ms)
+        pipe.execute()
+
+    def extend(self, hold: Hold, now_ms: int, expires_ms: int, key_ttl_ms: int) -> bool:
+        t, s = hold.tenant_id, hold.sailing_id
         return bool(self._extend(
-            keys=[self._key(tenant_id, sailing_id, "seats"), self._key(tenant_id, sailing_id, "places"),
-                  self.version_key(tenant_id, sailing_id)],
-            args=[token, now_ms, expires_ms, key_ttl_ms, quantity, *seat_ids]))
+            keys=[self._key(t, s, "seats"), self._key(t, s, "places"), self.version_key(t, s),
+                  self._record_key(t, hold.token)],
+            args=[hold.token, now_ms, expires_ms, key_ttl_ms, hold.quantity, *hold.seat_ids]))
 
-    def release(self, tenant_id: str, sailing_id: str, token: str, seat_ids: list[str]) -> int:
+    def release(self, tenant_id: str, sailing_id: str, token: str, seat_ids: list[str],
+                status: HoldStatus | None = None) -> int:
+        """Drop the token's claims; ``status`` (released / ordered) is kept on its record."""
+        t, s = tenant_id, sailing_id
         return int(self._release(
-            keys=[self._key(tenant_id, sailing_id, "seats"), self._key(tenant_id, sailing_id, "places"),
-                  self.version_key(tenant_id, sailing_id)],
-            args=[token, *seat_ids]))
+            keys=[self._key(t, s, "seats"), self._key(t, s, "places"), self.version_key(t, s),
+                  self._record_key(t, token), self._key(t, s, "taken"), self._key(t, s, "taken:loaded")],
+            args=[token, status.value if status else "", *seat_ids]))
+
+    def mark_taken(self, tenant_id: str, sailing_id: str, seat_ids: list[str], taken: bool) -> None:
+        """Seats got (or lost) a live ticket outside the hold scripts."""
+        self._taken(keys=[self._key(tenant_id, sailing_id, "taken"), self._key(tenant_id, sailing_id, "taken:loaded"),
+                          self.version_key(tenant_id, sailing_id)],
+                    args=["add" if taken else "remove", *seat_ids])
 
     # --- reads -----------------------------------------------------------------------
+    def hold(self, tenant_id: str, token: str) -> Hold | None:
+        """A seat hold's record (free-seating holds are read from the database)."""
+        raw = self._redis.hgetall(self._record_key(tenant_id, token))
+        if not raw:
+            return None
+        record = {k.decode(): v.decode() for k, v in raw.items()}
+        return Hold(token=token, tenant_id=tenant_id, sailing_id=record["sailing"], client_id=record["client"],
+                    seat_ids=tuple(s for s in record["seats"].split(",") if s), quantity=int(record["quantity"]),
+                    status=HoldStatus(record["status"]), created_at=_instant(record["created"]),
+                    expires_at=_instant(record["expires"]))
+
     def held_seats(self, tenant_id: str, sailing_id: str, now_ms: int) -> dict[str, int]:
         """Live seat holds of a sailing: seat id -> expiry (ms)."""
         raw = self._redis.hgetall(self._key(tenant_id, sailing_id, "seats"))
@@ -217,9 +349,17 @@ class RedisHoldStore:
             self._redis.set(self._key(tenant_id, sailing_id, f"seatmap:{version}"), payload, px=ttl_ms)
 
     def invalidate_seatmap(self, tenant_id: str, sailing_id: str) -> None:
-        """Called when seats change outside the hold scripts (e.g. a sale)."""
+        """Called when seats change outside the scripts (e.g. a ticket inserted by hand)."""
         key = self.version_key(tenant_id, sailing_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.incr(key)
         pipe.pexpire(key, 86_400_000)
         pipe.execute()
+
+
+def _ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def _instant(ms: str) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)

@@ -33,6 +33,7 @@ from prichal.domain.seating import Seating, SeatMap
 from prichal.domain.tenants import Tenant
 
 from .catalog_reader import CatalogReader
+from .holds import HoldService
 from .payments import PaymentService
 
 
@@ -80,11 +81,12 @@ class PlacedOrder:
 
 
 class CheckoutService:
-    def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, store: RedisHoldStore,
-                 policy: HoldPolicy, payments: PaymentService, token_secret: str,
+    def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, holds: HoldService,
+                 store: RedisHoldStore, policy: HoldPolicy, payments: PaymentService, token_secret: str,
                  clock: Callable[[], datetime]) -> None:
         self._uow = uow_factory
         self._catalog = catalog
+        self._holds = holds
         self._store = store
         self._policy = policy
         self._payments = payments
@@ -110,12 +112,7 @@ class CheckoutService:
         except IntegrityError as exc:
             raise self._seats_taken(tenant, request) from exc
         if not replayed:
-            # Keep the Redis claim as long as the order may wait for its payment.
-            sailing = self._catalog.sailing(tenant.id, order.sailing_id)
-            seats = [item.seat_id for item in order.items if item.seat_id]
-            self._store.extend(tenant.id, sailing.id, order.hold_token, seats, len(order.items),
-                               int(now.timestamp() * 1000), int(order.expires_at.timestamp() * 1000),
-                               int(self._policy.max_lifetime.total_seconds() * 1000) + 60_000)
+            self._mirror_in_redis(tenant, order, now)
         if payment.provider_payment_id is None:
             payment = self._payments.start(tenant, order, payment)
         return PlacedOrder(order, payment, self.access_token(order.id), replayed)
@@ -132,9 +129,8 @@ class CheckoutService:
                     payment = uow.payments.for_order(existing.id)
                     assert payment is not None  # written with the order
                     return existing, payment, True
-            hold = uow.holds.get(request.hold_token, for_update=True)
+            hold = self._holds.find(tenant.id, request.hold_token, uow, for_update=True)
             self._check_hold(hold, request, now)
-            assert hold is not None
             sailing = self._catalog.sailing(tenant.id, hold.sailing_id)
             sailing.ensure_on_sale(now)
             lines = self._lines(tenant, sailing, hold, request.items, uow.catalog.tariffs([sailing.program_id]), now)
@@ -146,6 +142,7 @@ class CheckoutService:
                 currency="RUB", created_at=now,
                 expires_at=max(self._policy.extended_expiry(hold.created_at, now), hold.expires_at),
                 return_url=request.return_url, idempotency_key=request.idempotency_key, request_hash=fingerprint)
+            self._mark_ordered(uow, hold, order, now)  # first: the order references its hold
             uow.orders.add(order, self._token_hash(self.access_token(order.id)))
             if sailing.seating is Seating.ASSIGNED:
                 taken = uow.catalog.sold_seats(sailing.id, among=list(hold.seat_ids))
@@ -160,8 +157,6 @@ class CheckoutService:
                                  price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat)
                 uow.orders.add_item(order.id, item)
                 items.append(item)
-            uow.holds.close(hold.token, HoldStatus.ORDERED, now)
-            uow.holds.set_expiry(hold.token, order.expires_at)
             payment = Payment(id=str(uuid.uuid4()), order_id=order.id, provider=tenant.payment_provider,
                               provider_payment_id=None, status=PaymentStatus.PENDING, amount=order.total,
                               currency="RUB", idempotence_key=str(uuid.uuid4()))
@@ -177,9 +172,36 @@ class CheckoutService:
         return replace(order, items=tuple(items)), payment, False
 
     @staticmethod
-    def _check_hold(hold: Hold | None, request: OrderRequest, now: datetime) -> None:
-        if hold is None:
-            raise NotFound("hold not found")
+    def _mark_ordered(uow: UnitOfWork, hold: Hold, order: Order, now: datetime) -> None:
+        """The hold becomes the order's. A seat hold lived only in Redis: writing its row
+        now is also the guard against two orders from one hold (the token is the key)."""
+        if hold.seat_ids:
+            savepoint = uow.conn.begin_nested()
+            try:
+                uow.holds.add(replace(hold, status=HoldStatus.ORDERED, expires_at=order.expires_at))
+                savepoint.commit()
+            except IntegrityError as exc:
+                savepoint.rollback()
+                raise HoldNotUsable("this hold already became an order", reason="ordered") from exc
+        else:
+            uow.holds.close(hold.token, HoldStatus.ORDERED, now)
+            uow.holds.set_expiry(hold.token, order.expires_at)
+
+    def _mirror_in_redis(self, tenant: Tenant, order: Order, now: datetime) -> None:
+        """After commit: a seat order's seats move from the hold's claim to the "taken" set;
+        a free-seating order keeps its places claimed for as long as it may wait for payment."""
+        seats = [item.seat_id for item in order.items if item.seat_id]
+        if seats:
+            self._store.release(tenant.id, order.sailing_id, order.hold_token, seats, HoldStatus.ORDERED)
+            return
+        hold = Hold(token=order.hold_token, tenant_id=tenant.id, sailing_id=order.sailing_id,
+                    client_id=order.client_id, seat_ids=(), quantity=len(order.items), status=HoldStatus.ORDERED,
+                    created_at=order.created_at, expires_at=order.expires_at)
+        self._store.extend(hold, int(now.timestamp() * 1000), int(order.expires_at.timestamp() * 1000),
+                           int(self._policy.max_lifetime.total_seconds() * 1000) + 60_000)
+
+    @staticmethod
+    def _check_hold(hold: Hold, request: OrderRequest, now: datetime) -> None:
         if hold.status is HoldStatus.ORDERED:
             raise HoldNotUsable("this hold already became an order", reason="ordered")
         status = hold.effective_status(now)
@@ -190,9 +212,9 @@ class CheckoutService:
 
     def _seats_taken(self, tenant: Tenant, request: OrderRequest) -> SeatsUnavailable:
         """The unique index refused a ticket: name the seats that are gone."""
+        hold = self._holds.find(tenant.id, request.hold_token)
         with self._uow(tenant.id) as uow:
-            hold = uow.holds.get(request.hold_token)
-            taken = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids)) if hold else set()
+            taken = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids))
         return SeatsUnavailable("some seats were sold meanwhile", seat_ids=sorted(taken))
 
     # --- lines -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Hold seats: create, read, extend and release a hold (the ``lock-seat`` use cases).
 
-Discipline (after pretix's locking): claim in Redis first, atomically and all-or-nothing;
-then record the hold in PostgreSQL, where sold seats and the free-seating capacity are
-checked against the database's own guarantees. Any failure after the claim gives the
-claim back, so Redis never keeps a hold the database does not know.
+Discipline (after pretix's locking): one Redis script claims everything or nothing. A seat
+hold lives only in Redis — it is advisory; the seats' final guarantee is the unique index
+on live tickets, checked when the hold becomes an order. A free-seating hold is also
+recorded in PostgreSQL, because the capacity check (sold + held <= capacity) lives there;
+any failure after its claim gives the claim back.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import RedisHoldStore
-from prichal.adapters.redis_rate_limit import RateLimiter
-from prichal.domain.errors import CapacityExhausted, Conflict, InvalidInput, NotFound, RateLimited, SeatsUnavailable
+from prichal.adapters.redis_holds import RateKeys, RedisHoldStore
+from prichal.domain.errors import (
+    CapacityExhausted,
+    Conflict,
+    HoldGone,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    SeatsUnavailable,
+)
 from prichal.domain.holds import Hold, HoldPolicy, HoldStatus
 from prichal.domain.seating import Seating
 from prichal.observability.metrics import EXPIRED_HOLDS, HOLDS
@@ -26,6 +34,8 @@ from .catalog_reader import CatalogReader
 
 # The Redis hashes outlive their longest hold by this much.
 _KEY_MARGIN_MS = 60_000
+# ...and a seat hold's record stays readable this much longer.
+_RECORD_GRACE_MS = 3_600_000
 # What ``secrets.token_urlsafe`` makes; anything else cannot be a hold token.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -45,13 +55,11 @@ class HoldRequest:
 
 class HoldService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore, catalog: CatalogReader,
-                 policy: HoldPolicy, rate_limiter: RateLimiter, rate_limits: tuple[int, int],
-                 clock: Callable[[], datetime]) -> None:
+                 policy: HoldPolicy, rate_limits: tuple[int, int], clock: Callable[[], datetime]) -> None:
         self._uow = uow_factory
         self._store = store
         self._catalog = catalog
         self._policy = policy
-        self._limiter = rate_limiter
         self._per_client, self._per_address = rate_limits
         self._now = clock
 
@@ -59,38 +67,72 @@ class HoldService:
     def _key_ttl_ms(self) -> int:
         return int(self._policy.max_lifetime.total_seconds() * 1000) + _KEY_MARGIN_MS
 
+    @property
+    def _record_ttl_ms(self) -> int:
+        """A seat hold's record outlives the hold, so a late read says "expired", not 404."""
+        return self._key_ttl_ms + _RECORD_GRACE_MS
+
     # --- create ------------------------------------------------------------------------
     def create(self, tenant_id: str, request: HoldRequest) -> Hold:
         now = self._now()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # Redis keeps milliseconds
         sailing = self._catalog.sailing(tenant_id, request.sailing_id)
         sailing.ensure_on_sale(now)
         seat_ids = self._check_shape(tenant_id, sailing.seating, sailing.seat_map_id, request)
-        self._check_rate(tenant_id, request, now)
-
         hold = Hold(token=secrets.token_urlsafe(24), tenant_id=tenant_id, sailing_id=sailing.id,
                     client_id=request.client_id, seat_ids=tuple(seat_ids),
                     quantity=len(seat_ids) if seat_ids else int(request.quantity or 0),
                     status=HoldStatus.ACTIVE, created_at=now, expires_at=now + self._policy.ttl)
+        rate = RateKeys(request.client_id, request.client_address, self._per_client, self._per_address)
         if sailing.seating is Seating.ASSIGNED:
-            claim = self._store.hold_seats(tenant_id, sailing.id, hold.token, seat_ids, _ms(now),
-                                           _ms(hold.expires_at), self._key_ttl_ms)
-            if not claim.ok:
-                HOLDS.labels("create", "conflict").inc()
-                raise SeatsUnavailable("some seats are already held or sold", seat_ids=sorted(claim.taken))
+            self._hold_seats(hold, now, rate)
         else:
-            claim = self._store.hold_places(tenant_id, sailing.id, hold.token, hold.quantity,
-                                            sailing.capacity - sailing.places_sold, _ms(now),
-                                            _ms(hold.expires_at), self._key_ttl_ms)
-            if not claim.ok:
-                HOLDS.labels("create", "conflict").inc()
-                raise CapacityExhausted(f"only {claim.count} places left", available=claim.count)
-        try:
-            self._record(hold, sailing.seating, now)
-        except BaseException:
-            self._store.release(tenant_id, sailing.id, hold.token, seat_ids)
-            raise
+            self._hold_places(hold, sailing.capacity - sailing.places_sold, now, rate)
         HOLDS.labels("create", "ok").inc()
         return hold
+
+    def _hold_seats(self, hold: Hold, now: datetime, rate: RateKeys) -> None:
+        """Redis only: one script checks the rate, the seats held and the seats with a live
+        ticket, and claims. PostgreSQL is asked only to refill the copy of live tickets."""
+        claim = self._store.hold_seats(hold, _ms(now), self._key_ttl_ms, self._record_ttl_ms, rate)
+        if claim.reload:
+            with self._uow(hold.tenant_id) as uow:
+                taken = uow.catalog.sold_seats(hold.sailing_id)
+            self._store.load_taken(hold.tenant_id, hold.sailing_id, taken)
+            claim = self._store.hold_seats(hold, _ms(now), self._key_ttl_ms, self._record_ttl_ms, rate)
+        self._refused(claim.retry_after)
+        if not claim.ok:
+            HOLDS.labels("create", "conflict").inc()
+            raise SeatsUnavailable("some seats are already held or sold", seat_ids=claim.taken)
+
+    def _hold_places(self, hold: Hold, limit: int, now: datetime, rate: RateKeys) -> None:
+        """Free seating: claim in Redis, then record the hold in PostgreSQL, whose capacity
+        check is the guarantee; any failure after the claim gives the claim back."""
+        claim = self._store.hold_places(hold, limit, _ms(now), self._key_ttl_ms, rate)
+        self._refused(claim.retry_after)
+        if not claim.ok:
+            HOLDS.labels("create", "conflict").inc()
+            raise CapacityExhausted(f"only {claim.count} places left", available=claim.count)
+        try:
+            with self._uow(hold.tenant_id, durable=False) as uow:
+                if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
+                    # Expired holds may still count in the database: settle them, try once more.
+                    for stale in uow.holds.take_due(now, limit=1000, sailing_id=hold.sailing_id):
+                        uow.holds.return_places(stale.sailing_id, stale.quantity)
+                    if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
+                        raise CapacityExhausted("not enough places left", available=0)
+                uow.holds.add(hold)
+                uow.commit()
+        except BaseException:
+            self._store.release(hold.tenant_id, hold.sailing_id, hold.token, [])
+            raise
+
+    @staticmethod
+    def _refused(retry_after: int | None) -> None:
+        if retry_after is not None:
+            HOLDS.labels("create", "rate_limited").inc()
+            raise RateLimited("too many holds from this client; a storefront names each buyer with X-Client-Id",
+                              retry_after=retry_after)
 
     def _check_shape(self, tenant_id: str, seating: Seating, seat_map_id: str | None,
                      request: HoldRequest) -> list[str]:
@@ -113,93 +155,67 @@ class HoldService:
         self._policy.check_size(request.quantity, "quantity")
         return []
 
-    def _check_rate(self, tenant_id: str, request: HoldRequest, now: datetime) -> None:
-        """Per storefront session and, since a session id is the caller's to choose, per
-        client address too (the address limit is the higher one: buyers share NATs)."""
-        limits = [("client", request.client_id, self._per_client)]
-        if request.client_address and request.client_address != request.client_id:
-            limits.append(("address", request.client_address, self._per_address))
-        for scope, key, limit in limits:
-            retry_after = self._limiter.hit(f"holds:{tenant_id}:{scope}", key, limit, 60, int(now.timestamp()))
-            if retry_after is not None:
-                HOLDS.labels("create", "rate_limited").inc()
-                raise RateLimited(f"too many holds from this {scope}; try again later", retry_after=retry_after)
-
-    def _record(self, hold: Hold, seating: Seating, now: datetime) -> None:
-        with self._uow(hold.tenant_id, durable=False) as uow:
-            if seating is Seating.ASSIGNED:
-                if not uow.holds.add_unless_sold(hold):
-                    sold = uow.catalog.sold_seats(hold.sailing_id, among=list(hold.seat_ids))
-                    raise SeatsUnavailable("some seats are already sold", seat_ids=sorted(sold))
-            else:
-                if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
-                    # Expired holds may still count in the database: settle them, try once more.
-                    for stale in uow.holds.take_due(now, limit=1000, sailing_id=hold.sailing_id):
-                        uow.holds.return_places(stale.sailing_id, stale.quantity)
-                    if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
-                        raise CapacityExhausted("not enough places left", available=0)
-                uow.holds.add(hold)
-            uow.commit()
-
     # --- read, extend, release -----------------------------------------------------------
+    def find(self, tenant_id: str, token: str, uow: UnitOfWork | None = None, for_update: bool = False) -> Hold:
+        """A hold by token: seat holds live in Redis, free-seating and ordered ones in the
+        database too (which wins, being the durable record)."""
+        if not _TOKEN.fullmatch(token):
+            raise NotFound("hold not found")
+        if uow is not None:
+            hold = uow.holds.get(token, for_update=for_update)
+        else:
+            with self._uow(tenant_id) as own:
+                hold = own.holds.get(token)
+        hold = hold or self._store.hold(tenant_id, token)
+        if hold is None:
+            raise NotFound("hold not found")
+        return hold
+
     def get(self, tenant_id: str, token: str) -> Hold:
-        with self._uow(tenant_id) as uow:
-            hold = _find(uow, token)
+        hold = self.find(tenant_id, token)
         return replace(hold, status=hold.effective_status(self._now()))
 
     def extend(self, tenant_id: str, token: str) -> Hold:
         now = self._now()
         with self._uow(tenant_id) as uow:
-            hold = _find(uow, token, for_update=True)
+            hold = self.find(tenant_id, token, uow, for_update=True)
             hold.ensure_active(now)
             expires_at = max(self._policy.extended_expiry(hold.created_at, now), hold.expires_at)
-            seat_ids = list(hold.seat_ids)
-            if not self._store.extend(tenant_id, hold.sailing_id, token, seat_ids, hold.quantity, _ms(now),
-                                      _ms(expires_at), self._key_ttl_ms):
-                self._reclaim(hold, now, expires_at)
-            uow.holds.set_expiry(token, expires_at)
-            uow.commit()
+            if not self._store.extend(hold, _ms(now), _ms(expires_at), self._key_ttl_ms):
+                if hold.seat_ids:
+                    raise HoldGone("the hold is no longer held", hold_status="lost")
+                self._reclaim_places(hold, now, expires_at)
+            if not hold.seat_ids:
+                uow.holds.set_expiry(token, expires_at)
+                uow.commit()
         HOLDS.labels("extend", "ok").inc()
         return replace(hold, expires_at=expires_at)
 
-    def _reclaim(self, hold: Hold, now: datetime, expires_at: datetime) -> None:
-        """Redis lost a live hold (restart, failover): claim it again under its token."""
-        if hold.seat_ids:
-            claim = self._store.hold_seats(hold.tenant_id, hold.sailing_id, hold.token, list(hold.seat_ids),
-                                           _ms(now), _ms(expires_at), self._key_ttl_ms)
-            if not claim.ok:
-                raise SeatsUnavailable("the hold was lost and its seats are taken", seat_ids=sorted(claim.taken))
-        else:
-            sailing = self._catalog.sailing(hold.tenant_id, hold.sailing_id)
-            claim = self._store.hold_places(hold.tenant_id, hold.sailing_id, hold.token, hold.quantity,
-                                            sailing.capacity - sailing.places_sold, _ms(now), _ms(expires_at),
-                                            self._key_ttl_ms)
-            if not claim.ok:
-                raise CapacityExhausted("the hold was lost and its places are taken", available=claim.count)
+    def _reclaim_places(self, hold: Hold, now: datetime, expires_at: datetime) -> None:
+        """Redis lost a live free-seating hold (restart, failover): the database still has
+        it, so claim its places again under the same token."""
+        sailing = self._catalog.sailing(hold.tenant_id, hold.sailing_id)
+        claim = self._store.hold_places(replace(hold, expires_at=expires_at), sailing.capacity - sailing.places_sold,
+                                        _ms(now), self._key_ttl_ms, RateKeys(hold.client_id, None, 0, 0))
+        if not claim.ok:
+            raise CapacityExhausted("the hold was lost and its places are taken", available=claim.count)
 
     def release(self, tenant_id: str, token: str) -> Hold:
         """Give the seats back. Releasing a released or expired hold changes nothing."""
         now = self._now()
         with self._uow(tenant_id) as uow:
-            hold = _find(uow, token, for_update=True)
+            hold = self.find(tenant_id, token, uow, for_update=True)
             if hold.status is HoldStatus.ORDERED:
                 raise Conflict("the hold became an order; cancel the order instead")
-            if hold.status is HoldStatus.ACTIVE:
+            if hold.status is HoldStatus.ACTIVE and not hold.seat_ids:
                 uow.holds.close(token, HoldStatus.RELEASED, now)
-                if not hold.seat_ids:
-                    uow.holds.return_places(hold.sailing_id, hold.quantity)
+                uow.holds.return_places(hold.sailing_id, hold.quantity)
                 uow.commit()
-                hold = replace(hold, status=HoldStatus.RELEASED)
-        self._store.release(tenant_id, hold.sailing_id, token, list(hold.seat_ids))
+        if hold.status is HoldStatus.ACTIVE:
+            self._store.release(tenant_id, hold.sailing_id, token, list(hold.seat_ids), HoldStatus.RELEASED)
+            hold = replace(hold, status=HoldStatus.RELEASED)
         HOLDS.labels("release", "ok").inc()
         return hold
-
-
-def _find(uow: UnitOfWork, token: str, for_update: bool = False) -> Hold:
-    hold = uow.holds.get(token, for_update=for_update) if _TOKEN.fullmatch(token) else None
-    if hold is None:
-        raise NotFound("hold not found")
-    return hold
 
 
 def expire_due_holds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore,

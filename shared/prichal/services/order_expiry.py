@@ -10,11 +10,11 @@ from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.payments.base import PaymentError, PaymentProvider
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.holds import HoldStatus
-from prichal.domain.orders import OrderStatus, Payment, PaymentStatus
+from prichal.domain.orders import Order, OrderStatus, Payment, PaymentStatus
 from prichal.domain.tenants import Tenant
 
 from .outbox import OutboxRelay
-from .payments import release_order
+from .payments import SeatChange, mirror_in_redis, release_order
 
 log = logging.getLogger("prichal.order_expiry")
 
@@ -27,7 +27,7 @@ def expire_unpaid_orders(tenants: list[Tenant], uow_factory: Callable[..., UnitO
     for tenant in tenants:
         while True:
             to_cancel: list[Payment] = []
-            released: list[tuple[str, str, list[str]]] = []
+            released: list[Order] = []
             with uow_factory(tenant.id) as uow:
                 due = uow.orders.due_for_expiry(now, batch)
                 for order_id in due:
@@ -38,11 +38,10 @@ def expire_unpaid_orders(tenants: list[Tenant], uow_factory: Callable[..., UnitO
                     payment = uow.payments.for_order(order.id)
                     if payment is not None and payment.provider_payment_id and not payment.status.final:
                         to_cancel.append(payment)
-                    released.append((order.sailing_id, order.hold_token,
-                                     [item.seat_id for item in order.items if item.seat_id]))
+                    released.append(order)
                 uow.commit()
-            for sailing_id, token, seats in released:
-                store.release(tenant.id, sailing_id, token, seats)
+            for order in released:
+                mirror_in_redis(store, tenant.id, order, SeatChange.RELEASED)
             for payment in to_cancel:
                 _cancel(tenant, providers, payment)
             relay.publish_pending(tenant.id)

@@ -10,6 +10,7 @@ is refunded automatically (and the order flagged for the CRM) when they are not.
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections.abc import Callable
@@ -47,13 +48,33 @@ class PaymentProviderDown(Unavailable):
     title = "The payment provider did not answer"
 
 
+class SeatChange(enum.StrEnum):
+    PAID = "paid"  # the order's tickets are sold
+    RELEASED = "released"  # the order lapsed or was cancelled: its seats are free again
+    REVIVED = "revived"  # a lapsed order was paid after all and got its seats back
+
+
 @dataclass
 class Effects:
     """What to do once the transaction has committed (state first, then effects)."""
 
-    release_holds: list[tuple[str, list[str]]] = field(default_factory=list)  # (token, seat ids)
+    seats: list[tuple[Order, SeatChange]] = field(default_factory=list)
     refunds: list[str] = field(default_factory=list)  # refund row ids to send
     capture: list[Payment] = field(default_factory=list)
+
+
+def mirror_in_redis(store: RedisHoldStore, tenant_id: str, order: Order, change: SeatChange) -> None:
+    """Bring Redis's advisory copy in line with an order's committed seat change. Seat
+    orders live in the "taken" set; free-seating orders keep their places claim until paid
+    or released (the database counts sold places)."""
+    seats = [item.seat_id for item in order.items if item.seat_id]
+    if seats:
+        if change is SeatChange.PAID:  # still taken; only the seat map changes (held -> sold)
+            store.invalidate_seatmap(tenant_id, order.sailing_id)
+        else:
+            store.mark_taken(tenant_id, order.sailing_id, seats, taken=change is SeatChange.REVIVED)
+    elif change is not SeatChange.REVIVED:
+        store.release(tenant_id, order.sailing_id, order.hold_token, [])
 
 
 class PaymentService:
@@ -161,11 +182,12 @@ class PaymentService:
             if not seats:
                 uow.holds.sell_places(order.sailing_id, len(order.items))
             self._mark_paid(uow, order, now, late=False)
-            effects.release_holds.append((order.hold_token, seats))
+            effects.seats.append((order, SeatChange.PAID))
             return "order-paid"
         if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
             if self._revive(uow, order, seats):
                 self._mark_paid(uow, order, now, late=True)
+                effects.seats.append((order, SeatChange.REVIVED))
                 return "order-paid-late"
             refund_id = str(uuid.uuid4())
             uow.payments.add_refund(refund_id, order.id, payment.id, payment.amount,
@@ -207,7 +229,7 @@ class PaymentService:
         if order.status is not OrderStatus.AWAITING_PAYMENT:
             return "no-change"
         release_order(uow, order, OrderStatus.CANCELLED, now, actor="system", reason=reason)
-        effects.release_holds.append((order.hold_token, [i.seat_id for i in order.items if i.seat_id]))
+        effects.seats.append((order, SeatChange.RELEASED))
         return "order-cancelled"
 
     def _apply_refund(self, tenant: Tenant, client: PaymentProvider, refund_id: str) -> str:
@@ -219,13 +241,8 @@ class PaymentService:
 
     # --- effects -----------------------------------------------------------------------------
     def _run(self, tenant: Tenant, effects: Effects) -> None:
-        with self._uow(tenant.id) as uow:
-            holds = {token: uow.holds.get(token) for token, _ in effects.release_holds}
-        for token, seats in effects.release_holds:
-            hold = holds[token]
-            if hold is not None:
-                self._store.release(tenant.id, hold.sailing_id, token, seats)
-                self._store.invalidate_seatmap(tenant.id, hold.sailing_id)
+        for order, change in effects.seats:
+            mirror_in_redis(self._store, tenant.id, order, change)
         for refund_id in effects.refunds:
             self.send_refund(tenant, refund_id)
         for payment in effects.capture:
