@@ -28,11 +28,20 @@ def configure_tracing(service: str, exporter: str = "none") -> None:
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
+    global _tracer
+    _tracer = None  # look it up again from the new provider
     _configured = True
 
 
+_tracer: trace.Tracer | None = None
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer("prichal")
+    """The process's tracer (looked up once: ``get_tracer`` is costly on a hot path)."""
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer("prichal")
+    return _tracer
 
 
 def extract_context(headers: Mapping[str, str]) -> otel_context.Context:
