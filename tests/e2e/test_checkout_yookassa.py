@@ -1,0 +1,97 @@
+"""The same purchase with a tenant on the ``yookassa`` provider, against a YooKassa-shaped
+server on loopback (the sandbox served on its own port, as an outside fake would be):
+real Basic auth with the tenant's shop id and secret, notifications to
+``/payment-webhook/yookassa/<tenant>`` accepted only through the configured allowlist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import uuid
+from base64 import b64encode
+
+import pytest
+import requests
+
+from prichal.admin import main as admin
+from tests.conftest import ROOT, assigned_sailing
+from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
+from tests.e2e.test_runtimes import Served, functions_framework
+
+SECRET = "yk-e2e-secret-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def ports():
+    return {"gateway": free_port(), "yookassa": free_port()}
+
+
+@pytest.fixture(scope="module")
+def fake_yookassa(test_env, ports):
+    port = ports["yookassa"]
+    env = {**os.environ, **test_env.as_environ(), "PYTHONUNBUFFERED": "1",
+           "REDIS_PREFIX": test_env.redis_prefix + "yk:", "MOCK_PAYMENTS_SECRET": SECRET,
+           "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "MOCK_PAYMENTS_NOTIFY_URL": f"http://127.0.0.1:{ports['gateway']}/function/payment-webhook/yookassa/{{shop_id}}"}
+    log = tempfile.NamedTemporaryFile(prefix="prichal-fake-yookassa-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        [functions_framework(), "--target", "main", "--source", "functions/mock-payments/handler.py",
+         "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    served = Served("fake-yookassa", f"http://127.0.0.1:{port}", process, log)
+    served.wait_ready()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(test_env, ports, fake_yookassa):
+    env = {**test_env.as_environ(), "YOOKASSA_WEBHOOK_ALLOWLIST": "127.0.0.1/32",
+           "YOOKASSA_E2E": SECRET, "HOLD_RATE_LIMIT_PER_MINUTE": "1000"}
+    with run_gateway(env=env, port=ports["gateway"], workers=1, threads=8) as url:
+        yield url
+
+
+def test_purchase_through_the_yookassa_provider(gateway, fake_yookassa, demo):
+    assert admin(["payments", demo.slug, "--provider", "yookassa", "--shop-id", demo.slug,
+                  "--secret-name", "yookassa-e2e", "--api-url", f"{fake_yookassa.url}/v3"]) == 0
+    headers = {"X-Tenant": demo.slug, "X-Client-Id": "yk-buyer"}
+    # the functions cache tenants for a few seconds: wait until create-order sees the new provider
+    sailing = assigned_sailing(demo)
+
+    def order_with_yookassa():
+        hold = requests.post(f"{gateway}/function/lock-seat/holds", headers=headers, timeout=10,
+                             json={"sailing_id": sailing, "seat_ids": ["upper-B-1", "upper-B-2"]}).json()
+        created = requests.post(f"{gateway}/function/create-order/orders", headers=headers, timeout=30, json={
+            "hold_token": hold["token"], "customer": {"name": "Ольга", "email": "olga@example.test"},
+            "items": [{"seat_id": "upper-B-1", "ticket_type": "adult"},
+                      {"seat_id": "upper-B-2", "ticket_type": "concession"}]}).json()
+        if created["payment"]["provider"] == "yookassa":
+            return created
+        requests.delete(f"{gateway}/function/lock-seat/holds/{hold['token']}", headers=headers, timeout=10)
+        return None
+
+    created = wait_for(order_with_yookassa, timeout=60, interval=1, message="create-order on yookassa")
+    assert created["total"] == "3900.00" and created["payment"]["confirmation_url"].startswith(fake_yookassa.url)
+
+    payment_id = created["payment"]["confirmation_url"].rsplit("/", 1)[1]
+    auth = {"Authorization": "Basic " + b64encode(f"{demo.slug}:{SECRET}".encode()).decode()}
+    stored = requests.get(f"{fake_yookassa.url}/sandbox/payments/{payment_id}", headers=auth, timeout=10).json()
+    receipt = stored["sandbox_receipt"]
+    assert receipt["customer"]["email"] == "olga@example.test" and receipt["tax_system_code"] == 1
+    assert sorted((i["amount"]["value"], i["vat_code"], i["payment_mode"]) for i in receipt["items"]) == [
+        ("1700.00", 12, "full_prepayment"), ("2200.00", 12, "full_prepayment")]
+
+    paid = requests.post(created["payment"]["confirmation_url"], data={"decision": "pay"}, allow_redirects=False,
+                         timeout=60)
+    assert paid.status_code == 303
+
+    def read():
+        order = requests.get(f"{gateway}/function/create-order/orders/{created['id']}", timeout=10,
+                             headers={"X-Tenant": demo.slug, "Authorization": f"Bearer {created['access_token']}"})
+        return order.json() if order.json()["status"] == "paid" else None
+
+    order = wait_for(read, timeout=60, message="paid through yookassa")
+    assert order["payment"]["status"] == "succeeded"
+    inspected = requests.get(f"{fake_yookassa.url}/sandbox/payments/{payment_id}", headers=auth, timeout=10).json()
+    assert inspected["sandbox_notifications"][-1]["delivered"] is True
