@@ -17,6 +17,10 @@ class TenantDirectory:
     def by_slug(self, slug: str) -> Tenant | None:
         return self._one(select(tenants).where(tenants.c.slug == slug, tenants.c.active))
 
+    def by_id(self, tenant_id: str) -> Tenant | None:
+        """For events, which name their tenant by id."""
+        return self._one(select(tenants).where(tenants.c.id == tenant_id, tenants.c.active))
+
     def by_host(self, host: str) -> Tenant | None:
         query = (select(tenants).join(tenant_domains, tenant_domains.c.tenant_id == tenants.c.id)
                  .where(tenant_domains.c.host == host.lower(), tenants.c.active))

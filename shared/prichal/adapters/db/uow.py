@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, text
 
 from .catalog_repository import CatalogRepository
+from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
@@ -27,6 +28,7 @@ class UnitOfWork:
     holds: HoldRepository
     orders: OrderRepository
     payments: PaymentRepository
+    documents: DocumentRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
+        self.documents = DocumentRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
