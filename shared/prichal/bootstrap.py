@@ -6,10 +6,13 @@ Entry points ask for ``container()``; tests build a ``Container`` from their own
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import redis
@@ -18,13 +21,18 @@ from sqlalchemy import Engine
 from prichal.adapters.db.engine import make_app_engine
 from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.payments.base import PaymentProvider
 from prichal.adapters.payments.registry import provider_for, webhook_allowlist
 from prichal.adapters.rabbitmq import EventPublisher
 from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.smtp_mailer import SmtpMailer
+from prichal.adapters.templates import Templates
 from prichal.config import Settings, get_settings
+from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.tenants import Tenant
+from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
@@ -32,12 +40,24 @@ from prichal.observability.tracing import configure_tracing
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
+from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 
 if TYPE_CHECKING:
+    from prichal.adapters.pdf_renderer import PdfRenderer
     from prichal.services.sandbox_payments import SandboxPayments
+
+log = logging.getLogger("prichal.bootstrap")
+
+# Seed of the development ticket key: public, so tickets it signs prove nothing.
+DEV_TICKET_KEY_SEED = hashlib.sha256(b"prichal development ticket signing key - not for production").digest()
+
+
+class MailNotConfigured(Unavailable):
+    code = "mail-not-configured"
+    title = "No SMTP server is configured"
 
 
 def utc_now() -> datetime:
@@ -136,6 +156,54 @@ class Container:
         return CheckoutService(self.uow, self.catalog_reader, self.holds, self.hold_store, self.hold_policy,
                                self.payments,
                                self.settings.order_token_secret, self.now)
+
+    @cached_property
+    def ticket_signer(self) -> TicketSigner:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        if self.settings.ticket_signing_key:
+            return TicketSigner(parse_private_key(self.settings.ticket_signing_key))
+        signer = TicketSigner(Ed25519PrivateKey.from_private_bytes(DEV_TICKET_KEY_SEED))
+        log.warning("!!! TICKET_SIGNING_KEY is not set: e-tickets are signed with the PUBLIC development key "
+                    "(kid %s). Anyone can forge such tickets. Set the ticket-signing-key secret in production. !!!",
+                    signer.kid)
+        return signer
+
+    @cached_property
+    def storage(self) -> ObjectStorage:
+        s = self.settings
+        return ObjectStorage(s.s3_endpoint_url, s.s3_bucket, s.s3_access_key, s.s3_secret_key, s.s3_region,
+                             s.s3_public_endpoint_url)
+
+    @cached_property
+    def templates(self) -> Templates:
+        folder = self.settings.document_templates_dir
+        return Templates(Path(folder) if folder else None)
+
+    @cached_property
+    def pdf_renderer(self) -> PdfRenderer:
+        """WeasyPrint is imported only by the function that renders."""
+        from prichal.adapters.pdf_renderer import PdfRenderer
+
+        return PdfRenderer(self.templates)
+
+    def mailer(self) -> SmtpMailer:
+        s = self.settings
+        if not s.smtp_host:
+            raise MailNotConfigured("SMTP_HOST is not set; the email waits until it is")
+        return SmtpMailer(s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password, s.smtp_starttls,
+                          s.smtp_timeout_seconds)
+
+    @cached_property
+    def documents(self) -> DocumentService:
+        s = self.settings
+        return DocumentService(
+            self.uow, self.tenants, self.catalog_reader, lambda: self.pdf_renderer, self.templates, self.storage,
+            self.ticket_signer, self.mailer,
+            DocumentSettings(sender=s.smtp_from, link_expiry=timedelta(seconds=s.document_url_expiry_seconds),
+                             email_link_expiry=timedelta(seconds=s.email_link_expiry_seconds),
+                             email_lease=timedelta(seconds=s.email_lease_seconds)),
+            self.now)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

@@ -59,6 +59,28 @@ class Settings(BaseSettings):
     s3_access_key: str = "prichal"
     s3_secret_key: str = "prichal-secret"  # noqa: S105 - the local S3 server's; production uses a secret file
     s3_region: str = "us-east-1"
+    # Where buyers reach the object store, when not at S3_ENDPOINT_URL (presigned URLs carry the host).
+    s3_public_endpoint_url: str | None = None
+
+    # --- documents and email -------------------------------------------------------------
+    # Ed25519 private key signing the e-tickets' QR codes: PEM (PKCS#8) or base64 of the raw
+    # 32 bytes; production mounts the ``ticket-signing-key`` secret. Empty: a development key
+    # derived from a public constant (logged loudly), never acceptable in production.
+    ticket_signing_key: str | None = None
+    # Tenant template overrides: <dir>/<tenant slug>/{ticket,invoice,act}.html, documents.css, email/.
+    document_templates_dir: str | None = None
+    # Presigned download links: in API answers (short) and in the buyer's email (SigV4: <= 7 days).
+    document_url_expiry_seconds: int = 600
+    email_link_expiry_seconds: int = 7 * 24 * 3600
+    # An email attempt older than this that never recorded its outcome was interrupted.
+    email_lease_seconds: int = 300
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "tickets@prichal.local"
+    smtp_timeout_seconds: float = 20.0
 
     # --- holds ---------------------------------------------------------------------
     hold_ttl_seconds: int = 15 * 60
