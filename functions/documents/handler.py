@@ -1,0 +1,73 @@
+"""documents: an order's documents with short-lived download links, and the ticket key.
+
+``GET /orders/{order_id}/documents`` answers the buyer (``Authorization: Bearer <order
+access token>``) and the CRM (``X-Staff-Token``: the tenant's ``crm-token-<slug>`` secret).
+``GET /ticket-key`` publishes the Ed25519 public key scanners verify QR codes with.
+"""
+
+from __future__ import annotations
+
+import hmac
+from base64 import b64encode
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from prichal.adapters.payments.registry import read_secret
+from prichal.bootstrap import container, function_app
+from prichal.domain.errors import Forbidden
+from prichal.domain.ticket_codes import PREFIX, public_key_pem
+from prichal.entrypoints.app import Request
+
+app = function_app("documents", "Documents", "E-tickets, invoices and acts of an order; the ticket signing key.")
+
+
+def _authorise(request: Request, order_id: str) -> str:
+    """``buyer`` or ``staff``; the buyer's token is checked by the checkout service."""
+    assert request.tenant is not None
+    staff = request.header("X-Staff-Token")
+    if staff:
+        expected = read_secret(f"crm-token-{request.tenant.slug}")
+        if expected and hmac.compare_digest(staff.encode(), expected.encode()):
+            return "staff"
+        raise Forbidden("the staff token is not valid for this seller")
+    auth = request.header("Authorization") or ""
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+    container().checkout.read(request.tenant, order_id, token)  # NotFound / Forbidden
+    return "buyer"
+
+
+@app.route("GET", "/orders/{order_id}/documents", errors=(403, 404))
+def order_documents(request: Request, order_id: str) -> dict[str, Any]:
+    """The order's documents with presigned download URLs (buyer token or staff token)."""
+    who = _authorise(request, order_id)
+    c = container()
+    links, email = c.documents.list(request.tenant, order_id)
+    answer: dict[str, Any] = {
+        "order_id": order_id,
+        "expires_in": c.settings.document_url_expiry_seconds,
+        "documents": [{"kind": link.document.kind.value, "number": link.document.display_number,
+                       "issued_on": link.document.issued_on.isoformat(), "status": link.document.status,
+                       "sha256": link.document.sha256, "size": link.document.size, "url": link.url,
+                       **({"s3_key": link.document.s3_key} if who == "staff" else {})}
+                      for link in links],
+        "email": None if email is None else {"status": email.status, "sent_at": email.sent_at,
+                                             "attempts": email.attempts},
+    }
+    if who == "staff" and email is not None:
+        answer["email"].update(recipient=email.recipient, last_error=email.last_error)
+    return answer
+
+
+@app.route("GET", "/ticket-key", tenant=False)
+def ticket_key(request: Request) -> dict[str, Any]:
+    """The Ed25519 public key that verifies e-ticket QR codes offline."""
+    signer = container().ticket_signer
+    raw = signer.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"algorithm": "Ed25519", "kid": signer.kid, "public_key": b64encode(raw).decode(),
+            "public_key_pem": public_key_pem(signer.public_key),
+            "format": f"{PREFIX}.<base64url JSON claims>.<base64url signature of '{PREFIX}.<claims>'>"}
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target
