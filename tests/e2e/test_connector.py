@@ -90,14 +90,7 @@ def test_a_failing_function_is_retried_until_it_succeeds(runtime: FixtureRuntime
 
 def test_a_function_that_always_fails_ends_in_the_dead_letter_queue(runtime: FixtureRuntime) -> None:
     publish(runtime.exchange, "test.doomed", {"id": "doomed-1", "fail_times": 99}, message_id="msg-doomed-1")
-    dead_queue = Queues.for_function(runtime.exchange, CONSUMER.name).dead
-    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-    try:
-        channel = connection.channel()
-        method, properties, body = wait_for(lambda: _get(channel, dead_queue), message="a dead letter")
-        channel.basic_ack(method.delivery_tag)
-    finally:
-        connection.close()
+    properties, body = _dead_letter(runtime, "msg-doomed-1")
     assert json.loads(body) == {"id": "doomed-1", "fail_times": 99}
     assert properties.message_id == "msg-doomed-1"
     assert properties.headers["x-attempts"] == MAX_ATTEMPTS
@@ -106,6 +99,44 @@ def test_a_function_that_always_fails_ends_in_the_dead_letter_queue(runtime: Fix
     assert "500" in reason
     assert "planned failure 3" in reason
     assert [r["attempt"] for r in deliveries(runtime.record_prefix, "doomed-1")] == [1, 2, 3]
+
+
+def _dead_letter(runtime: FixtureRuntime, message_id: str) -> tuple[Any, bytes]:
+    dead_queue = Queues.for_function(runtime.exchange, CONSUMER.name).dead
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    try:
+        channel = connection.channel()
+
+        def mine() -> tuple[Any, Any, bytes] | None:
+            found = _get(channel, dead_queue)
+            if found is None:
+                return None
+            channel.basic_ack(found[0].delivery_tag)
+            return found if found[1].message_id == message_id else None
+
+        _, properties, body = wait_for(lambda: mine(), message=f"the dead letter {message_id}")
+    finally:
+        connection.close()
+    return properties, body
+
+
+def test_a_permanent_failure_is_dead_lettered_at_once_with_the_problem_detail(runtime: FixtureRuntime) -> None:
+    publish(runtime.exchange, "test.doomed", {"id": "bad-1", "fail_times": 99, "status": 422},
+            message_id="msg-bad-1")
+    properties, body = _dead_letter(runtime, "msg-bad-1")
+    assert json.loads(body)["id"] == "bad-1"
+    assert properties.headers["x-attempts"] == 1
+    assert properties.headers["x-death-reason"] == "HTTP 422 planned: planned failure 1"
+    assert [r["attempt"] for r in deliveries(runtime.record_prefix, "bad-1")] == [1]
+
+
+@pytest.mark.parametrize("status", [408, 429, 503])
+def test_busy_and_timeout_answers_are_retried(runtime: FixtureRuntime, status: int) -> None:
+    name = f"busy-{status}"
+    publish(runtime.exchange, "test.flaky", {"id": name, "fail_times": 1, "status": status}, message_id=name)
+    records = wait_for(lambda: [r for r in deliveries(runtime.record_prefix, name) if not r["failed"]] and
+                       deliveries(runtime.record_prefix, name), message="a successful retry")
+    assert [(r["attempt"], r["failed"]) for r in records] == [(1, True), (2, False)]
 
 
 def _get(channel: Any, queue: str) -> tuple[Any, Any, bytes] | None:

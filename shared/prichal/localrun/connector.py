@@ -6,12 +6,16 @@ the headers of the OpenFaaS connectors (``X-Topic``, ``X-Rabbitmq-Routing-Key``,
 ``X-Rabbitmq-Msg-Id``, ``X-Connector``) plus the W3C trace headers. 2xx acks it.
 
 Unlike the community connector (nack + requeue, which spins on a poison message), a failure
-is retried a bounded number of times with exponential backoff and then parked:
+is retried a bounded number of times with exponential backoff and then parked. A 4xx answer
+other than 408 and 429 is the function saying "this message can never succeed" (bad input,
+missing configuration of a tenant): it is parked at once, with the status and the problem's
+detail as the reason. 5xx, 408, 429 and timeouts are retried:
 
 - attempt n failed, n < max: republish to ``<queue>.retry`` with ``expiration`` =
   base * 2**(n-1) ms and header ``x-attempt`` = n+1; that queue dead-letters expired
   messages back to the main queue through the default exchange;
-- attempt max failed: republish to ``<queue>.dead`` with ``x-death-reason`` and ``x-attempts``.
+- attempt max failed, or a permanent failure: republish to ``<queue>.dead`` with
+  ``x-death-reason`` and ``x-attempts``.
 
 Republishes use publisher confirms and happen before the ack, so a crash in between gives a
 duplicate (consumers are idempotent), never a loss. The original routing key travels in
@@ -25,6 +29,7 @@ Settings (environment): ``RABBITMQ_URL``, ``EVENTS_EXCHANGE`` (default ``prichal
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -43,6 +48,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 TRACE_HEADERS = ("traceparent", "tracestate")
+# 4xx statuses that still mean "try again later".
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 # Headers RabbitMQ writes when dead-lettering; they describe one trip, not the message.
 _BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
 
@@ -100,6 +107,23 @@ def _attempt(value: Any) -> int:
         return max(1, int(value))
     except (TypeError, ValueError):
         return 1
+
+
+def is_permanent(status: int) -> bool:
+    """A 4xx other than 408/429: the same message would fail the same way every time."""
+    return 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
+
+
+def failure_reason(response: requests.Response) -> str:
+    """``HTTP 422 requirements-missing: <detail>`` from a problem+json answer, else the raw text."""
+    try:
+        problem = json.loads(response.text)
+    except ValueError:
+        problem = None
+    if isinstance(problem, dict) and (problem.get("detail") or problem.get("title")):
+        code = f" {problem['code']}" if problem.get("code") else ""
+        return f"HTTP {response.status_code}{code}: {problem.get('detail') or problem.get('title')}"[:1000]
+    return f"HTTP {response.status_code}: {response.text[:500]}"
 
 
 def _text(value: Any) -> str:
@@ -174,6 +198,7 @@ class FunctionConsumer(threading.Thread):
         for name in TRACE_HEADERS:
             if name in headers:
                 request_headers[name] = _text(headers[name])
+        permanent = False
         try:
             response = self._http.post(self.url, data=body, headers=request_headers, timeout=self.config.timeout)
         except requests.RequestException as exc:
@@ -183,18 +208,20 @@ class FunctionConsumer(threading.Thread):
                 channel.basic_ack(method.delivery_tag)
                 log.debug("rabbitmq %s: %s delivered", self.function.name, routing_key)
                 return
-            reason = f"HTTP {response.status_code}: {response.text[:500]}"
-        self._retry_or_park(channel, method, properties, body, headers, attempt, routing_key, reason)
+            reason = failure_reason(response)
+            permanent = is_permanent(response.status_code)
+        self._retry_or_park(channel, method, properties, body, headers, attempt, routing_key, reason, permanent)
 
     def _retry_or_park(self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties,
-                       body: bytes, headers: dict[str, Any], attempt: int, routing_key: str, reason: str) -> None:
+                       body: bytes, headers: dict[str, Any], attempt: int, routing_key: str, reason: str,
+                       permanent: bool) -> None:
         kept = {key: value for key, value in headers.items() if not key.startswith(_BROKER_HEADERS)}
         kept["x-routing-key"] = routing_key
-        if attempt >= self.config.max_attempts:
+        if permanent or attempt >= self.config.max_attempts:
             kept.update({"x-death-reason": reason, "x-attempts": attempt})
             target, expiration = self.queues.dead, None
-            log.error("rabbitmq %s: %s failed %d times, parked in %s: %s",
-                      self.function.name, routing_key, attempt, target, reason)
+            log.error("rabbitmq %s: %s failed %s, parked in %s: %s", self.function.name, routing_key,
+                      "permanently" if permanent else f"{attempt} times", target, reason)
         else:
             kept["x-attempt"] = attempt + 1
             backoff = self.config.retry_base_ms * 2 ** (attempt - 1)
