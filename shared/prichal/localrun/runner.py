@@ -1,7 +1,8 @@
 """``python -m prichal.localrun``: the whole system on one machine, from stack.yml.
 
 Order of start: check PostgreSQL/Redis/RabbitMQ answer, apply migrations, seed the demo
-tenant, start S3 (moto unless ``S3_ENDPOINT_URL``), start the gateway (gunicorn, gthread),
+tenant, start S3 (moto unless ``S3_ENDPOINT_URL``), choose the mail sink's address (unless
+``SMTP_HOST``; its thread starts right after the gateway), start the gateway (gunicorn, gthread),
 wait for ``/healthz``, then start the cron and RabbitMQ connector threads. Ctrl-C or SIGTERM
 stops everything and exits 0; a child dying on its own stops the rest and exits 1; a
 configuration or service problem at start exits 2.
@@ -31,6 +32,7 @@ import requests
 
 from prichal.localrun.connector import ConnectorConfig, start_consumers
 from prichal.localrun.cron import CronScheduler
+from prichal.localrun.mailsink import MailSink, prepare_mail
 from prichal.localrun.s3server import S3Server, start_s3
 from prichal.localrun.stack import FunctionSpec, apply_environment, default_stack_path, load_stack
 
@@ -156,7 +158,8 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], stop: threading.Eve
     return False
 
 
-def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: Path) -> str:
+def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: Path,
+           mail: MailSink | None = None) -> str:
     width = max((len(f.name) for f in functions), default=0)
     lines = [f"Prichal is running ({stack})", f"  gateway    {url}   (/healthz, /system/functions)", "  functions"]
     for function in functions:
@@ -169,6 +172,7 @@ def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str,
     origin = "moto, in memory" if s3.process else "configured"
     lines += [f"  events     exchange {exchange}",
               f"  s3         {s3.endpoint_url} bucket {s3.bucket} ({origin})",
+              *([f"  mail       {mail.describe()}"] if mail else []),
               "  stop       Ctrl-C (or SIGTERM)"]
     return "\n".join(lines)
 
@@ -208,15 +212,18 @@ def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], 
     s3: S3Server | None = None
     gateway: subprocess.Popen[bytes] | None = None
     threads: list[threading.Thread] = []
+    mail: MailSink | None = None
     try:
         s3 = start_s3(preexec_fn=PREEXEC)
+        mail = prepare_mail()  # the address goes to the gateway's environment; the sink's thread starts later
         gateway = start_gateway(stack, args.port, args.workers, args.threads)
+        mail.start()
         if wait_healthy(url, gateway, stop):
             if cron.schedules:
                 cron.start()
                 threads.append(cron)
             threads += start_consumers(functions, url, stop, config)
-            print(banner(url, functions, s3, config.exchange, stack), flush=True)
+            print(banner(url, functions, s3, config.exchange, stack, mail), flush=True)
         while not stop.wait(0.5):
             dead = [name for name, process in (("gateway", gateway), ("moto S3 server", s3.process))
                     if process is not None and process.poll() is not None]
@@ -236,11 +243,26 @@ def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], 
             _stop_process(gateway, "gateway", timeout=20)
         if s3 is not None:
             s3.stop()
+        if mail is not None:
+            mail.stop()
         log.info("stopped")
+
+
+def point_functions_at_this_gateway(port: int) -> None:
+    """Functions reach each other (the sandbox provider, its notifications, the buyer's
+    return page) through the gateway: on another port than 8080, say so before the stack's
+    ``${VAR:-default}`` values are substituted. Explicit settings win."""
+    base = f"http://127.0.0.1:{port}/function"
+    for name, value in {"MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3",
+                        "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
+                        "PAYMENT_WEBHOOK_URL": f"{base}/payment-webhook",
+                        "DEFAULT_RETURN_URL": f"{base}/create-order/paid"}.items():
+        os.environ.setdefault(name, value)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    point_functions_at_this_gateway(args.port)
     stack = Path(args.stack).resolve()
     functions = load_stack(stack)
     apply_environment(functions)
