@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from prichal.domain.errors import DomainError
 from prichal.domain.tenants import Tenant
 from prichal.observability import metrics
+from prichal.observability.logging import current_function
 from prichal.observability.tracing import extract_context, tracer
 
 from . import problems
@@ -151,12 +152,14 @@ class FunctionApp:
         route, params, allowed = self._match(request.method, request.path)
         label = route.template if route else "unmatched"
         token = otel_context.attach(extract_context(request.headers))
+        serving = current_function.set(self.name)
         try:
             with tracer().start_as_current_span(f"{self.name} {request.method} {label}",
                                                 kind=trace.SpanKind.SERVER) as span:
                 response = self._run(route, params, allowed, request)
                 span.set_attribute("http.response.status_code", response.status)
         finally:
+            current_function.reset(serving)
             otel_context.detach(token)
         metrics.REQUESTS.labels(self.name, label, request.method, str(response.status)).inc()
         metrics.REQUEST_LATENCY.labels(self.name, label, request.method).observe(time.perf_counter() - started)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from opentelemetry import trace
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# The function handling the current request: one process may serve several (the local gateway).
+current_function: ContextVar[str | None] = ContextVar("current_function", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "service": self.service,
+            "service": current_function.get() or self.service,
             "msg": record.getMessage(),
         }
         span_context = trace.get_current_span().get_span_context()
