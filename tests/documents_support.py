@@ -1,0 +1,127 @@
+"""Helpers for the documents tests: a paid order written straight to the database, an SMTP
+sink on loopback (aiosmtpd) and PDF text."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+from pypdf import PdfReader
+
+from prichal.domain.holds import Hold, HoldStatus
+from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
+from prichal.domain.pricing import OrderLine
+from prichal.localrun.s3server import S3Server, _wait_until_up, ensure_bucket, free_port
+
+
+def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", "child"),
+               email: str | None = "anna@example.test") -> Order:
+    """A paid order on the demo's first assigned sailing, priced as checkout prices it."""
+    tenant = container.tenants.by_slug(demo.slug)
+    now = container.now()
+    sailing_id = next(s["id"] for s in demo.sailings if s["seating"] == "assigned")
+    with container.uow(tenant.id) as uow:
+        sailing = uow.catalog.sailing(sailing_id)
+        seat_map = uow.catalog.seat_map(sailing.seat_map_id)
+        tariffs = uow.catalog.tariffs([sailing.program_id])
+        token = f"test-{uuid.uuid4().hex}"
+        uow.holds.add(Hold(token=token, tenant_id=tenant.id, sailing_id=sailing_id, client_id="buyer",
+                           seat_ids=tuple(seats), quantity=len(seats), status=HoldStatus.ORDERED, created_at=now,
+                           expires_at=now + timedelta(minutes=15)))
+        lines = []
+        for seat_id, ticket_type in zip(seats, types, strict=True):
+            seat = seat_map.seats[seat_id]
+            tariff = next(t for t in tariffs if t.ticket_type == ticket_type and t.seat_category == seat.category)
+            lines.append(OrderLine(description=f"{sailing.program_name}, {tariff.name}, место {seat.section} "
+                                               f"{seat.row}-{seat.number}", price=tariff.price,
+                                   vat_rate=tenant.vat_rate_on(now.date(), tariff.vat_rate),
+                                   ticket_type=ticket_type, tariff_id=tariff.id, seat_id=seat_id))
+        order_id = str(uuid.uuid4())
+        order = Order(id=order_id, tenant_id=tenant.id, number=uow.orders.next_number(), status=OrderStatus.PAID,
+                      sailing_id=sailing_id, hold_token=token, client_id="buyer",
+                      customer=Customer("Анна Петрова", email, None if email else "+79990000000"),
+                      total=sum(line.price for line in lines), vat_total=sum(line.vat for line in lines),
+                      currency="RUB", created_at=now, expires_at=now + timedelta(minutes=15), paid_at=now)
+        token_hash = hashlib.sha256(container.checkout.access_token(order_id).encode()).hexdigest()
+        uow.orders.add(order, token_hash)
+        uow.orders.set_status(order_id, OrderStatus.PAID, now)
+        for position, line in enumerate(lines, start=1):
+            ticket_id = uow.orders.add_ticket(order_id, sailing_id, line.seat_id, line.tariff_id, token,
+                                              TicketStatus.SOLD)
+            uow.orders.add_item(order_id, OrderItem(
+                id=str(uuid.uuid4()), ticket_id=ticket_id, position=position, seat_id=line.seat_id,
+                tariff_id=line.tariff_id, ticket_type=line.ticket_type, description=line.description,
+                price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat))
+        uow.commit()
+    with container.uow(tenant.id) as uow:
+        return uow.orders.get(order_id)
+
+
+def order_paid_event(order: Order) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": order.tenant_id,
+            "occurred_at": order.paid_at.isoformat(),
+            "data": {"order_id": order.id, "number": order.number, "total": str(order.total), "currency": "RUB",
+                     "sailing_id": order.sailing_id}}
+
+
+@dataclass
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 keeping every message; ``fail_next`` answers 451 (or any code) first."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    fail_next: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope: Envelope) -> str:
+        with self._lock:
+            if self.fail_next:
+                return self.fail_next.pop(0)
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def start(self) -> SmtpSink:
+        self.port = free_port()
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def for_order(self, number: int) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if m["X-Prichal-Order"] == str(number)]
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page, no-break spaces (thousands separators) as plain spaces."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace("\xa0", " ")
+
+
+@contextmanager
+def moto_s3(bucket: str = "prichal"):
+    """A moto S3 server of our own (``start_s3`` would export its address to the whole process)."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = S3Server(endpoint, bucket, process)
+    try:
+        _wait_until_up(endpoint, process, 30)
+        ensure_bucket(endpoint, bucket)
+        yield server
+    finally:
+        server.stop()
