@@ -4,7 +4,6 @@ YooKassa sends them (parsed with the official SDK), test controls, and bad input
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,21 +16,9 @@ from yookassa.domain.notification import (
 )
 
 from prichal.adapters.payments.yookassa import YooKassaClient
-from tests.conftest import TestEnv as RunEnv
-from tests.sandbox_harness import SECRET, Sandbox, new_shop, running_sandbox
+from tests.sandbox_harness import SECRET, Sandbox, new_shop
 
 RETURN_URL = "https://shop.example.test/orders/7/paid"
-
-
-@pytest.fixture(scope="module")
-def sandbox(test_env: RunEnv) -> Iterator[Sandbox]:
-    with running_sandbox(test_env) as served:
-        yield served
-
-
-@pytest.fixture
-def shop() -> str:
-    return new_shop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,21 +17,9 @@ import pytest
 
 from prichal.adapters.payments.base import PaymentRejected, PaymentUnavailable
 from prichal.adapters.payments.yookassa import YooKassaClient
-from tests.conftest import TestEnv as RunEnv
-from tests.sandbox_harness import SECRET, Sandbox, new_shop, running_sandbox
+from tests.sandbox_harness import SECRET, Sandbox, new_shop
 
 RETURN_URL = "https://shop.example.test/orders/42/paid"
-
-
-@pytest.fixture(scope="module")
-def sandbox(test_env: RunEnv) -> Iterator[Sandbox]:
-    with running_sandbox(test_env) as served:
-        yield served
-
-
-@pytest.fixture
-def shop() -> str:
-    return new_shop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,30 +21,12 @@ import yaml
 from croniter import croniter
 from jsonschema import Draft202012Validator
 
+from prichal.localrun.stack import substitute
+
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack.yml"
 SCHEMA = ROOT / "schemas" / "stack.schema.json"
 FUNCTIONS = ROOT / "functions"
-
-try:  # the local runtime's loader does exactly what faas-cli does
-    from prichal.localrun.stack import substitute
-except ImportError:  # pragma: no cover - a checkout without the local runtime
-    _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
-
-    def substitute(text: str, env: Mapping[str, str] | None = None) -> str:
-        values = env or {}
-
-        def replace(match: re.Match[str]) -> str:
-            name, operator, default = match.groups()
-            value = values.get(name)
-            if operator == ":-" and not value:
-                return default
-            if operator == "-" and value is None:
-                return default
-            return value or ""
-
-        return _VARIABLE.sub(replace, text)
-
 
 def load(text: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     return yaml.safe_load(substitute(text, env or {}))
