@@ -107,8 +107,9 @@ class SmtpSink:
 
 
 def pdf_text(data: bytes) -> str:
-    """The text of every page, no-break spaces (thousands separators) as plain spaces."""
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace("\xa0", " ")
+    """The text of every page with whitespace collapsed: line breaks depend on the layout, and
+    no-break spaces (thousands separators) read as plain spaces."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
 
 
 @contextmanager

@@ -33,8 +33,10 @@ def vat_rate(rate: VatRate) -> str:
 
 
 def qr_png(payload: str) -> str:
-    """A PNG data URI: WeasyPrint draws a bitmap much faster than an SVG of many squares."""
-    return segno.make(payload, error="m", micro=False).png_data_uri(scale=6, border=2)
+    """A PNG data URI, one pixel per module: WeasyPrint draws a bitmap much faster than an SVG
+    of many squares, and a tiny PNG is cheap to encode. The stylesheet scales it up with
+    ``image-rendering: pixelated`` (no interpolation in the PDF), so the edges stay sharp."""
+    return segno.make(payload, error="m", micro=False).png_data_uri(scale=1, border=2)
 
 
 class Templates:
