@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of the checkout phase (default 10)")
     parser.add_argument("--buyers", type=int, default=16, help="concurrent buyers and senders (default 16)")
     parser.add_argument("--storm", type=int, default=600, help="orders whose notifications form the storm")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "2")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("GATEWAY_THREADS", "16")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "4")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GATEWAY_THREADS", "8")))
     args = parser.parse_args(argv)
     if not (1 <= args.duration <= 600 and 1 <= args.buyers <= 256 and 1 <= args.storm <= 20_000):
         parser.error("--duration 1..600, --buyers 1..256, --storm 1..20000")

@@ -327,10 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running gateway (default: start one against the database prichal_bench)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured phase (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "2")),
-                        help="gateway workers when starting one (env GATEWAY_WORKERS, default 2)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("GATEWAY_THREADS", "16")),
-                        help="gateway threads per worker when starting one (env GATEWAY_THREADS, default 16)")
+    # Holds call no other function, so few threads per process serve them best (measured in
+    # bench/README.md); the checkout bench keeps the runtime's default for nested calls.
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GATEWAY_WORKERS", "4")),
+                        help="gateway workers when starting one (env GATEWAY_WORKERS, default 4)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GATEWAY_THREADS", "2")),
+                        help="gateway threads per worker when starting one (env GATEWAY_THREADS, default 2)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DB_URL),
                         help="with --url: the gateway's database, where the bench tenant is created")
     parser.add_argument("--keep-db", action="store_true", help="keep the prichal_bench database afterwards")

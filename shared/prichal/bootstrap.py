@@ -241,7 +241,7 @@ def function_app(name: str, title: str, description: str = "") -> FunctionApp:
     """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces."""
     settings = get_settings()
     configure_logging(name, settings.log_level)
-    configure_tracing(name, settings.otel_exporter)
+    configure_tracing(name, settings.otel_exporter, settings.otel_sample_ratio)
     return FunctionApp(name, title, description,
                        tenant_resolver=lambda request: container().tenant_resolver(request),
                        trusted_proxies=lambda: container().settings.trusted_proxies)

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"
     otel_exporter: str = Field(default="none", description="none | console")
+    # Share of new traces recorded; unset: all when exporting, none otherwise. A caller's
+    # sampled traceparent is always followed.
+    otel_sample_ratio: float | None = None
     service_name: str = "prichal"
 
     @property

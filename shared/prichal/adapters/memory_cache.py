@@ -25,11 +25,14 @@ class TtlCache(Generic[V]):
         if entry is not _MISSING and entry[0] > now:  # type: ignore[index]
             return entry[1]  # type: ignore[index]
         value = load()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
             if len(self._data) >= self._max:
                 self._data.clear()
-            self._data[key] = (now + self._ttl, value)
-        return value
+            self._data[key] = (time.monotonic() + self._ttl, value)
 
     def clear(self) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import gc
 import importlib.util
 import json
 import logging
@@ -282,4 +283,6 @@ def create_app(stack_path: str | None = None) -> Gateway:
     apply_environment(functions)
     gateway = Gateway(functions)
     gateway.preload()
+    # The loaded handlers live as long as the worker: keep them out of every collection.
+    gc.freeze()
     return gateway

@@ -48,10 +48,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stack", default=str(default_stack_path()), help="stack file (env PRICHAL_STACK)")
     parser.add_argument("--port", type=int, default=int(env.get("GATEWAY_PORT", "8080")),
                         help="gateway port on 127.0.0.1 (env GATEWAY_PORT, default 8080)")
-    parser.add_argument("--workers", type=int, default=int(env.get("GATEWAY_WORKERS", "2")),
-                        help="gunicorn worker processes (env GATEWAY_WORKERS, default 2)")
-    parser.add_argument("--threads", type=int, default=int(env.get("GATEWAY_THREADS", "16")),
-                        help="threads per worker (env GATEWAY_THREADS, default 16)")
+    # Several processes with a few threads each: Python threads contend for the GIL, and
+    # functions call each other through the gateway (create-order -> mock-payments), so
+    # the pool must be larger than the requests that wait on another one.
+    parser.add_argument("--workers", type=int, default=int(env.get("GATEWAY_WORKERS", "4")),
+                        help="gunicorn worker processes (env GATEWAY_WORKERS, default 4)")
+    parser.add_argument("--threads", type=int, default=int(env.get("GATEWAY_THREADS", "8")),
+                        help="threads per worker (env GATEWAY_THREADS, default 8)")
     parser.add_argument("--no-seed", action="store_true", help="do not load the demo tenant")
     parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations (implies --no-seed)")
     return parser.parse_args(argv)

@@ -1,8 +1,10 @@
 """OpenTelemetry tracing: one provider per process, W3C trace context in and out.
 
-Spans are always recorded so that logs carry a trace id; they are exported only when
-``OTEL_EXPORTER`` says where (``console`` here; an OTLP exporter can be added in
-production by installing it and extending ``_exporter``).
+Every request gets a span context, so logs always carry a trace id; spans are recorded
+(sampled) only when a caller's ``traceparent`` says so or for ``OTEL_SAMPLE_RATIO`` of new
+traces, and exported where ``OTEL_EXPORTER`` says (``console`` here; an OTLP exporter can
+be added in production by installing it and adding it in ``configure_tracing``). Without an
+exporter nothing is recorded for new traces: recording costs time on every request.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
 _configured = False
 
 
-def configure_tracing(service: str, exporter: str = "none") -> None:
+def configure_tracing(service: str, exporter: str = "none", sample_ratio: float | None = None) -> None:
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    ratio = sample_ratio if sample_ratio is not None else (0.0 if exporter == "none" else 1.0)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}),
+                              sampler=ParentBased(TraceIdRatioBased(ratio)))
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.memory_cache import TtlCache
@@ -10,6 +11,9 @@ from prichal.domain.catalog import Sailing
 from prichal.domain.errors import NotFound
 from prichal.domain.ids import canonical_uuid
 from prichal.domain.seating import SeatMap
+
+# A miss loads the sailings departing this close to the one asked for, too.
+NEIGHBOURS = timedelta(hours=36)
 
 
 class CatalogReader:
@@ -29,7 +33,10 @@ class CatalogReader:
 
         def load() -> Sailing | None:
             with self._uow(tenant_id) as uow:
-                return uow.catalog.sailing(sailing_id)
+                near = uow.catalog.sailings_near(sailing_id, NEIGHBOURS)
+            for other in near:
+                self._sailings.put((tenant_id, other.id), other)
+            return next((s for s in near if s.id == sailing_id), None)
 
         sailing = self._sailings.get_or_load((tenant_id, sailing_id), load)
         if sailing is None:

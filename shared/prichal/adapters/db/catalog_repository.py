@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -44,6 +44,14 @@ class CatalogRepository:
         row = self.conn.execute(
             select(*_sailing_columns).select_from(_sailing_join).where(sailings.c.id == sailing_id)).first()
         return _sailing(row) if row else None
+
+    def sailings_near(self, sailing_id: str, window: timedelta) -> list[Sailing]:
+        """A sailing and every other one departing within ``window`` of it, in one query:
+        buyers of one sailing are usually looking at its neighbours too."""
+        departs = select(sailings.c.departs_at).where(sailings.c.id == sailing_id).scalar_subquery()
+        rows = self.conn.execute(select(*_sailing_columns).select_from(_sailing_join).where(
+            sailings.c.departs_at.between(departs - window, departs + window)))
+        return [_sailing(row) for row in rows]
 
     def sailings_between(self, start: datetime, end: datetime, pier_id: str | None = None,
                          program_id: str | None = None) -> list[Sailing]:
