@@ -39,6 +39,11 @@ class SeatCategory:
     color: str
 
 
+def seat_label(seat: Seat, sections: dict[str, str]) -> str:
+    """How a buyer reads a seat: "Главная палуба, ряд C, место 5"."""
+    return f"{sections.get(seat.section, seat.section)}, ряд {seat.row}, место {seat.number}"
+
+
 @dataclass(frozen=True, slots=True)
 class SeatMap:
     """One version of a vessel's layout. Versions are immutable once sailings use them."""
@@ -49,6 +54,11 @@ class SeatMap:
     name: str
     categories: dict[str, SeatCategory] = field(default_factory=dict)
     seats: dict[str, Seat] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=dict)  # code -> name
+
+    def label(self, seat_id: str) -> str:
+        seat = self.seats.get(seat_id)
+        return seat_label(seat, self.sections) if seat else seat_id
 
     def sellable_ids(self) -> set[str]:
         return {seat.id for seat in self.seats.values() if not seat.blocked}

@@ -50,6 +50,7 @@ CATEGORIES = [
 ]
 TICKET_NAMES = {"adult": "Взрослый", "child": "Детский (до 12 лет)", "concession": "Льготный"}
 FREE_TARIFFS = {"adult": "900.00", "child": "500.00", "concession": "700.00"}
+SECTIONS = {"upper": "Верхняя палуба", "main": "Главная палуба"}
 BLOCKED_SEATS = ("main-A-1", "main-A-12")  # crew seats by the gangway
 ASSIGNED_DEPARTURES = (time(12, 0), time(18, 30), time(23, 30))
 FREE_DEPARTURE = time(15, 0)
@@ -142,16 +143,25 @@ def _seat_map(conn: Connection, tenant_id: str, vessel_id: str) -> str:
     found = conn.execute(select(t.seat_maps.c.id).where(t.seat_maps.c.vessel_id == vessel_id,
                                                         t.seat_maps.c.version == 1)).scalar()
     if found:
+        _sections(conn, tenant_id, found)  # a database migrated from before sections had names
         return found
     seat_map_id = conn.execute(t.seat_maps.insert().values(
         tenant_id=tenant_id, vessel_id=vessel_id, version=1, name="Нева-1, две палубы").returning(t.seat_maps.c.id)
     ).scalar_one()
+    _sections(conn, tenant_id, seat_map_id)
     conn.execute(t.seat_categories.insert(), [
         {"seat_map_id": seat_map_id, "tenant_id": tenant_id, "code": code, "name": name, "color": color}
         for code, name, color, _ in CATEGORIES])
     conn.execute(t.seats.insert(), [{"seat_map_id": seat_map_id, "tenant_id": tenant_id, **seat}
                                     for seat in demo_seats()])
     return seat_map_id
+
+
+def _sections(conn: Connection, tenant_id: str, seat_map_id: str) -> None:
+    for code, name in SECTIONS.items():
+        conn.execute(insert(t.seat_map_sections).values(seat_map_id=seat_map_id, tenant_id=tenant_id, code=code,
+                                                       name=name)
+                     .on_conflict_do_update(index_elements=["seat_map_id", "code"], set_={"name": name}))
 
 
 def _tariffs(conn: Connection, tenant_id: str, program_id: str, category: str | None, prices: dict) -> None:

@@ -155,7 +155,8 @@ class CatalogService:
             else:
                 status = SeatStatus.FREE
             counts[status] += 1
-            seats.append({"id": seat.id, "section": seat.section, "row": seat.row, "number": seat.number,
+            seats.append({"id": seat.id, "label": seat_map.label(seat.id), "section": seat.section,
+                          "row": seat.row, "number": seat.number,
                           "x": seat.x, "y": seat.y, "category": seat.category, "status": status.value})
         categories = [
             {"code": c.code, "name": c.name, "color": c.color,
@@ -165,6 +166,7 @@ class CatalogService:
         return {
             **base,
             "seat_map": {"id": seat_map.id, "version": seat_map.version, "name": seat_map.name},
+            "sections": [{"code": code, "name": name} for code, name in seat_map.sections.items()],
             "categories": categories,
             "counts": {status.value: n for status, n in counts.items()},
             "available": counts[SeatStatus.FREE],

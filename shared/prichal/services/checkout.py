@@ -241,7 +241,7 @@ class CheckoutService:
             seat = seat_map.seats[str(item.seat_id)]
             tariff = _pick_tariff(tariffs, item, seat.category, index)
             lines.append(OrderLine(
-                description=f"{title}, {tariff.name}, место {seat.section} {seat.row}-{seat.number}",
+                description=f"{title}, {tariff.name}, {seat_map.label(seat.id)}",
                 price=tariff.price, vat_rate=tenant.vat_rate_on(day, tariff.vat_rate),
                 ticket_type=tariff.ticket_type, tariff_id=tariff.id, seat_id=seat.id))
         return lines

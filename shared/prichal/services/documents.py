@@ -305,14 +305,10 @@ class DocumentService:
 
 
 def ticket_facts(sailing: Sailing, seat_map: SeatMap | None, seat_id: str | None, zone: ZoneInfo) -> dict[str, Any]:
-    seat = seat_map.seats.get(seat_id) if seat_map and seat_id else None
-    label = f"{_SECTIONS.get(seat.section, seat.section)}, ряд {seat.row}, место {seat.number}" if seat else seat_id
+    label = seat_map.label(seat_id) if seat_map and seat_id else seat_id
     return {"program": sailing.program_name, "pier": sailing.pier_name, "pier_address": None,
             "vessel": sailing.vessel_name, "seat": label,
             "departs": sailing.departs_at.astimezone(zone).strftime("%d.%m.%Y %H:%M")}
-
-
-_SECTIONS = {"main": "Главная палуба", "upper": "Верхняя палуба"}
 
 
 def _filename(order: Order, document: IssuedDocument) -> str:

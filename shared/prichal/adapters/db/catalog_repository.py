@@ -10,7 +10,18 @@ from prichal.domain.catalog import Sailing, SailingStatus, Tariff
 from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
 from prichal.domain.vat import VatRate
 
-from .tables import piers, programs, sailings, seat_categories, seat_maps, seats, tariffs, tickets, vessels
+from .tables import (
+    piers,
+    programs,
+    sailings,
+    seat_categories,
+    seat_map_sections,
+    seat_maps,
+    seats,
+    tariffs,
+    tickets,
+    vessels,
+)
 
 LIVE_TICKET = ("reserved", "sold")
 
@@ -72,11 +83,14 @@ class CatalogRepository:
             row.code: SeatCategory(row.code, row.name, row.color)
             for row in self.conn.execute(select(seat_categories).where(seat_categories.c.seat_map_id == seat_map_id))
         }
+        sections = dict(self.conn.execute(select(seat_map_sections.c.code, seat_map_sections.c.name)
+                                          .where(seat_map_sections.c.seat_map_id == seat_map_id)).all())
         seat_rows = self.conn.execute(
             select(seats).where(seats.c.seat_map_id == seat_map_id)
             .order_by(seats.c.section, seats.c.row_label, seats.c.number))
         return SeatMap(
             id=head.id, vessel_id=head.vessel_id, version=head.version, name=head.name, categories=categories,
+            sections=sections,
             seats={
                 row.code: Seat(id=row.code, section=row.section, row=row.row_label, number=row.number,
                                x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked)

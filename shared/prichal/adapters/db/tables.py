@@ -127,6 +127,15 @@ seat_maps = Table(
     UniqueConstraint("vessel_id", "version", name="uq_seat_maps_vessel_version"),
 )
 
+seat_map_sections = Table(
+    "seat_map_sections",
+    metadata,
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", Text, primary_key=True),  # as in seats.section and the seat ids
+    _tenant(),
+    Column("name", Text, nullable=False),  # what buyers read: "Главная палуба"
+)
+
 seat_categories = Table(
     "seat_categories",
     metadata,
