@@ -45,7 +45,8 @@ class Runtime:
         self.exchange = f"prichal.bench.{token}"
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": database_url,
                     "REDIS_PREFIX": self.redis_prefix, "EVENTS_EXCHANGE": self.exchange,
-                    "S3_PORT": str(free_port()), "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads)}
+                    "S3_PORT": str(free_port()), "MAIL_SINK_PORT": str(free_port()),
+                    "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads)}
         self.command = [sys.executable, "-m", "prichal.localrun", "--port", str(self.port), "--no-seed",
                         "--workers", str(workers), "--threads", str(threads)]
         self.log = tempfile.NamedTemporaryFile(prefix="prichal-bench-runner-", suffix=".log", delete=False)

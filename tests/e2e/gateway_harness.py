@@ -52,7 +52,8 @@ class RunnerProcess:
         self.stack_path = Path(stack_path or REPO / "stack.yml").resolve()
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()), **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
+                    "MAIL_SINK_PORT": str(free_port()), **(env or {})}
         self.args = [sys.executable, "-m", "prichal.localrun", "--stack", str(self.stack_path),
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
         if not (migrate or seed):

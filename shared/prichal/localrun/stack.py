@@ -112,6 +112,11 @@ def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
     return result
 
 
+# Environment the OpenFaaS watchdog reads (per-function timeouts); the local gateway has its own.
+WATCHDOG_SETTINGS = frozenset({"read_timeout", "write_timeout", "exec_timeout", "upstream_timeout",
+                               "healthcheck_interval", "max_inflight", "mode", "fprocess"})
+
+
 def apply_environment(functions: list[FunctionSpec]) -> list[str]:
     """Put every function's environment into this process (existing variables win).
 
@@ -123,6 +128,8 @@ def apply_environment(functions: list[FunctionSpec]) -> list[str]:
     conflicts = []
     for function in functions:
         for key, value in function.environment.items():
+            if key in WATCHDOG_SETTINGS:  # for of-watchdog in the image, not for the code
+                continue
             if key in seen and seen[key][1] != value:
                 message = (f"{function.name} sets {key}={value!r} but {seen[key][0]} set {seen[key][1]!r};"
                            f" locally all functions share {os.environ.get(key, seen[key][1])!r}")
