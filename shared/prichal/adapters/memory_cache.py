@@ -33,7 +33,3 @@ class TtlCache(Generic[V]):
             if len(self._data) >= self._max:
                 self._data.clear()
             self._data[key] = (time.monotonic() + self._ttl, value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()

@@ -52,8 +52,3 @@ class CatalogReader:
         if seat_map is None:
             raise NotFound(f"seat map {seat_map_id} not found")
         return seat_map
-
-    def forget(self) -> None:
-        self._sailings.clear()
-        self._seat_maps.clear()
-

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, literal, select, update
+from sqlalchemy import Connection, select, update
 
 from prichal.domain.holds import Hold, HoldStatus
 
-from .tables import sailings, seat_holds, tickets
+from .tables import sailings, seat_holds
 
 
 def _hold(row) -> Hold:
@@ -27,19 +27,6 @@ class HoldRepository:
             token=hold.token, tenant_id=self.tenant_id, sailing_id=hold.sailing_id, client_id=hold.client_id,
             seat_ids=list(hold.seat_ids), quantity=hold.quantity, status=hold.status.value,
             created_at=hold.created_at, expires_at=hold.expires_at))
-
-    def add_unless_sold(self, hold: Hold) -> bool:
-        """Record a seat hold in one statement unless one of its seats has a live ticket."""
-        seat_ids = list(hold.seat_ids)
-        sold = exists().where(and_(tickets.c.sailing_id == hold.sailing_id, tickets.c.seat_id.in_(seat_ids),
-                                   tickets.c.status.in_(("reserved", "sold"))))
-        row = {"token": hold.token, "tenant_id": self.tenant_id, "sailing_id": hold.sailing_id,
-               "client_id": hold.client_id, "seat_ids": seat_ids, "quantity": hold.quantity,
-               "status": hold.status.value, "created_at": hold.created_at, "expires_at": hold.expires_at}
-        values = select(*[literal(value, seat_holds.c[name].type) for name, value in row.items()]).where(~sold)
-        inserted = self.conn.execute(
-            seat_holds.insert().from_select(list(row), values).returning(seat_holds.c.token)).first()
-        return inserted is not None
 
     def get(self, token: str, for_update: bool = False) -> Hold | None:
         query = select(seat_holds).where(seat_holds.c.token == token)
