@@ -6,7 +6,7 @@ POST /holds, GET|PATCH|DELETE /holds/{token}. The rules live in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -39,11 +39,15 @@ class HoldView(BaseModel):
 
 
 def _view(hold: Hold) -> dict:
-    return HoldView(
-        token=hold.token, sailing_id=hold.sailing_id, seat_ids=list(hold.seat_ids), quantity=hold.quantity,
-        status=hold.status.value, created_at=hold.created_at, expires_at=hold.expires_at,
-        extendable_until=hold.created_at + container().hold_policy.max_lifetime,
-    ).model_dump(mode="json")
+    """A ``HoldView`` as JSON, built directly: this answer is on the hottest path."""
+    return {"token": hold.token, "sailing_id": hold.sailing_id, "seat_ids": list(hold.seat_ids),
+            "quantity": hold.quantity, "status": hold.status.value, "created_at": _utc(hold.created_at),
+            "expires_at": _utc(hold.expires_at),
+            "extendable_until": _utc(hold.created_at + container().hold_policy.max_lifetime)}
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @app.route("POST", "/holds", body=HoldCreate, response=HoldView, status=201, errors=(404, 409, 429))

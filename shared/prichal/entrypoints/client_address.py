@@ -24,6 +24,7 @@ def address_in(address: str | None, trusted: tuple[Network, ...]) -> bool:
     return any(ip in net for net in trusted)
 
 
+@lru_cache(maxsize=4096)
 def client_address(peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str | None:
     """Walk the chain from the nearest hop outwards; the first untrusted hop is the client.
 
