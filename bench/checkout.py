@@ -35,7 +35,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from runtime import DEFAULT_DB_URL, Runtime, bench_database_url, create_tenant, drop_database, say
+from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say
 
 SANDBOX_SECRET = os.environ.get("MOCK_PAYMENTS_SECRET", "sandbox-secret")
 DUPLICATE_SHARE = 0.2
@@ -219,21 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.duration <= 600 and 1 <= args.buyers <= 256 and 1 <= args.storm <= 20_000):
         parser.error("--duration 1..600, --buyers 1..256, --storm 1..20000")
 
-    from prichal.adapters.db.migrate import upgrade
-
-    runtime = None
-    if args.url:
-        base, database_url = args.url.rstrip("/"), args.database_url
-    else:
-        database_url = bench_database_url(args.database_url)
-        upgrade(database_url)
-        runtime = Runtime(database_url, args.workers, args.threads)
-        say(f"starting the runtime on port {runtime.port} ({args.workers} workers x {args.threads} threads)")
-        runtime.start()
-        base = runtime.url
-    try:
-        days = 30
-        slug, sailings = create_tenant(database_url, days)
+    with gateway_under_test(args.url, args.database_url, args.workers, args.threads) as (base, database_url):
+        slug, sailings = create_tenant(database_url, days=30)
         pool = seat_pool(sailings)
         random.Random(3).shuffle(pool)
         storm_seats, checkout_seats = pool[:args.storm], pool[args.storm:]
@@ -244,18 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         result.update(storm_phase(base, slug, storm_seats, args.buyers, args.storm))
         say(f"storm: {result['webhooks_per_s']} notifications/s, p99 {result['webhook_p99_ms']} ms")
         result.update(checks(database_url, slug))
-    except BaseException:
-        if runtime is not None:
-            say(f"the runtime's log ends with:\n{runtime.tail()}")
-        raise
-    finally:
-        if runtime is not None:
-            runtime.stop()
-            runtime.cleanup()
-            drop_database(database_url)
     result.update({"cores": os.cpu_count(), "buyers": args.buyers, "duration_s": args.duration,
-                   "gateway_workers": args.workers if runtime else None,
-                   "gateway_threads": args.threads if runtime else None, "goals": GOALS})
+                   "gateway_workers": None if args.url else args.workers,
+                   "gateway_threads": None if args.url else args.threads, "goals": GOALS})
     say(f"double processed {result['double_processed']} (goal 0), oversold {result['oversold']} (goal 0)")
     print(json.dumps(result, ensure_ascii=False, separators=(", ", ": ")), flush=True)
     return 0

@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from runtime import BENCH_DB, DEFAULT_DB_URL, Runtime, bench_database_url, create_tenant, drop_database, say
+from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say
 
 WRK_THREADS = 2
 WARMUP_S = 2
@@ -341,39 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration < 1 or args.duration > 600 or args.connections < WRK_THREADS or args.connections > 1024:
         parser.error("--duration must be 1..600 and --connections 2..1024")
 
-    from prichal.adapters.db.migrate import upgrade
-
     wrk = None if args.python_load else ensure_wrk()
-    runtime: Runtime | None = None
+    # the shape is known only for a runtime of our own (or when the caller says so)
+    known_shape = not args.url or "GATEWAY_WORKERS" in os.environ
+    workers, threads = (args.workers, args.threads) if known_shape else (None, None)
     workdir = Path(tempfile.mkdtemp(prefix="prichal-bench-"))
-    if args.url:
-        base, database_url = args.url.rstrip("/"), args.database_url
-        workers = threads = None
-        if "GATEWAY_WORKERS" in os.environ:
-            workers, threads = args.workers, args.threads
-    else:
-        database_url = bench_database_url(args.database_url)
-        workers, threads = args.workers, args.threads
-        say(f"migrating {BENCH_DB}")
-        upgrade(database_url)
-        runtime = Runtime(database_url, workers, threads)
-        say(f"starting the runtime on port {runtime.port} ({workers} workers x {threads} threads)")
-        runtime.start()
-        base = runtime.url
-    result: dict = {}
     try:
-        result = measure(args, base, database_url, wrk, workdir)
-    except BaseException:
-        if runtime is not None:
-            say(f"the runtime's log ends with:\n{runtime.tail()}")
-        raise
+        with gateway_under_test(args.url, args.database_url, args.workers, args.threads, args.keep_db) as (
+                base, database_url):
+            result = measure(args, base, database_url, wrk, workdir)
     finally:
-        if runtime is not None:
-            say("stopping the runtime")
-            runtime.stop()
-            runtime.cleanup()
-            if not args.keep_db:
-                drop_database(database_url)
         shutil.rmtree(workdir, ignore_errors=True)
     result.update({"cores": os.cpu_count(), "gateway_workers": workers, "gateway_threads": threads,
                    "duration_s": args.duration, "connections": args.connections,

@@ -9,6 +9,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -150,3 +152,32 @@ def create_tenant(database_url: str, days: int) -> tuple[str, list[str]]:
         engine.dispose()
     assigned = [s["id"] for s in ids.sailings if s["seating"] == "assigned"]
     return slug, assigned
+
+
+@contextmanager
+def gateway_under_test(url: str | None, database_url: str, workers: int, threads: int,
+                       keep_db: bool = False) -> Iterator[tuple[str, str]]:
+    """(gateway URL, its database URL): the given running gateway, or a runtime of the bench's
+    own on database ``prichal_bench``, stopped and cleaned up afterwards."""
+    if url:
+        yield url.rstrip("/"), database_url
+        return
+    from prichal.adapters.db.migrate import upgrade
+
+    bench_url = bench_database_url(database_url)
+    say(f"migrating {BENCH_DB}")
+    upgrade(bench_url)
+    runtime = Runtime(bench_url, workers, threads)
+    say(f"starting the runtime on port {runtime.port} ({workers} workers x {threads} threads)")
+    runtime.start()
+    try:
+        yield runtime.url, bench_url
+    except BaseException:
+        say(f"the runtime's log ends with:\n{runtime.tail()}")
+        raise
+    finally:
+        say("stopping the runtime")
+        runtime.stop()
+        runtime.cleanup()
+        if not keep_db:
+            drop_database(bench_url)
