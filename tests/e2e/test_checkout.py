@@ -259,3 +259,32 @@ def _outcome(engine, order_id):
         row = conn.execute(select(t.orders.c.status, t.orders.c.needs_attention)
                            .where(t.orders.c.id == order_id)).one()
     return (row.status, row.needs_attention) if row.status == "paid" or row.needs_attention else None
+
+
+def test_seat_never_sold_twice_when_redis_lost_the_hold(gateway, demo, test_env, owner_engine):
+    """Redis forgets a hold; a second buyer holds the same seat; the first order wins and
+    the second is refused by the unique index on live tickets, writing nothing."""
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    sailing = assigned_sailing(demo)
+    first = _hold(gateway, demo, {"sailing_id": sailing, "seat_ids": ["main-G-9"]}, client="buyer-1")
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{test_env.redis_prefix}t:{demo.tenant_id}:{{sail:{sailing}}}:*"):
+        client.delete(key)
+    client.close()
+    second = _hold(gateway, demo, {"sailing_id": sailing, "seat_ids": ["main-G-9"]}, client="buyer-2")
+    body = _order_body(first["token"], ("main-G-9",), ("adult",))
+    assert _order(gateway, demo, body, client="buyer-1").status_code == 201
+    with owner_engine.connect() as conn:
+        before = conn.execute(select(t.orders.c.id).where(t.orders.c.tenant_id == demo.tenant_id)).all()
+    refused = _order(gateway, demo, _order_body(second["token"], ("main-G-9",), ("adult",)), client="buyer-2")
+    assert refused.status_code == 409 and refused.json()["code"] == "seats-unavailable"
+    assert refused.json()["seat_ids"] == ["main-G-9"]
+    with owner_engine.connect() as conn:
+        after = conn.execute(select(t.orders.c.id).where(t.orders.c.tenant_id == demo.tenant_id)).all()
+        live = conn.execute(select(t.tickets.c.id).where(t.tickets.c.sailing_id == sailing,
+                                                         t.tickets.c.seat_id == "main-G-9",
+                                                         t.tickets.c.status.in_(("reserved", "sold")))).all()
+    assert after == before and len(live) == 1
