@@ -288,3 +288,15 @@ def test_seat_never_sold_twice_when_redis_lost_the_hold(gateway, demo, test_env,
                                                          t.tickets.c.seat_id == "main-G-9",
                                                          t.tickets.c.status.in_(("reserved", "sold")))).all()
     assert after == before and len(live) == 1
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_order(gateway, demo, owner_engine):
+    hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-H-11"]})
+    body = _order_body(hold["token"], ("main-H-11",), ("adult",))
+    key = str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: _order(gateway, demo, body, key=key), range(6)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    with owner_engine.connect() as conn:
+        assert len(conn.execute(select(t.orders.c.id).where(t.orders.c.idempotency_key == key)).all()) == 1

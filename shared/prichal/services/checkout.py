@@ -109,8 +109,13 @@ class CheckoutService:
         fingerprint = request.fingerprint()
         try:
             order, payment, replayed = self._write(tenant, request, fingerprint, now)
-        except IntegrityError as exc:
-            raise self._seats_taken(tenant, request) from exc
+        except (IntegrityError, HoldNotUsable) as exc:
+            if not self._same_key_won(tenant, request):
+                if isinstance(exc, HoldNotUsable):
+                    raise
+                raise self._seats_taken(tenant, request) from exc
+            # a concurrent request with the same Idempotency-Key committed first: answer as it
+            order, payment, replayed = self._write(tenant, request, fingerprint, now)
         if not replayed:
             self._mirror_in_redis(tenant, order, now)
         if payment.provider_payment_id is None:
@@ -209,6 +214,12 @@ class CheckoutService:
             raise HoldNotUsable(f"the hold is {status.value}", reason=status.value)
         if hold.client_id != request.client_id:
             raise HoldNotUsable("the hold belongs to another client", reason="other-client")
+
+    def _same_key_won(self, tenant: Tenant, request: OrderRequest) -> bool:
+        if not request.idempotency_key:
+            return False
+        with self._uow(tenant.id) as uow:
+            return uow.orders.by_idempotency_key(request.idempotency_key) is not None
 
     def _seats_taken(self, tenant: Tenant, request: OrderRequest) -> SeatsUnavailable:
         """The unique index refused a ticket: name the seats that are gone."""
