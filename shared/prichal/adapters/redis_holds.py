@@ -333,10 +333,6 @@ class RedisHoldStore:
             found[sailing_id] = LiveHolds(seats=live_seats, places=count)
         return found
 
-    def next_expiry_ms(self, tenant_id: str, sailing_id: str, now_ms: int) -> int | None:
-        live = self.held_seats(tenant_id, sailing_id, now_ms)
-        return min(live.values()) if live else None
-
     # --- seat status cache -------------------------------------------------------------
     def seatmap_version(self, tenant_id: str, sailing_id: str) -> str:
         return (self._redis.get(self.version_key(tenant_id, sailing_id)) or b"0").decode()

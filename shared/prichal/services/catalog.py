@@ -123,16 +123,15 @@ class CatalogService:
         if cached is not None:
             return cached
         now_ms = _ms(self._now())
-        payload = json.dumps(self._render_seatmap(tenant, sailing, now_ms), separators=(",", ":")).encode()
-        self._store.cache_seatmap(tenant.id, sailing.id, version, payload, self._cache_ttl_ms(tenant, sailing, now_ms))
+        rendered, next_expiry = self._render_seatmap(tenant, sailing, now_ms)
+        payload = json.dumps(rendered, separators=(",", ":")).encode()
+        # cached until the first hold in it runs out, at most the configured time
+        ttl = self._cache_ms if next_expiry is None else min(self._cache_ms, next_expiry - now_ms)
+        self._store.cache_seatmap(tenant.id, sailing.id, version, payload, max(ttl, 0))
         return payload
 
-    def _cache_ttl_ms(self, tenant: Tenant, sailing: Sailing, now_ms: int) -> int:
-        next_expiry = self._store.next_expiry_ms(tenant.id, sailing.id, now_ms)
-        ttl = self._cache_ms if next_expiry is None else min(self._cache_ms, next_expiry - now_ms)
-        return max(ttl, 0)
-
-    def _render_seatmap(self, tenant: Tenant, sailing: Sailing, now_ms: int) -> dict[str, Any]:
+    def _render_seatmap(self, tenant: Tenant, sailing: Sailing, now_ms: int) -> tuple[dict[str, Any], int | None]:
+        """The seat map and the moment its first seat hold expires (``None``: no seat holds)."""
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
             ticketed = uow.catalog.ticketed_seats(sailing.id) if sailing.seating is Seating.ASSIGNED else {}
@@ -140,7 +139,7 @@ class CatalogService:
         base = {**self._summary(sailing), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
         if sailing.seating is Seating.FREE:
             held = self._store.live_holds(tenant.id, [sailing.id], now_ms)[sailing.id]
-            return {**base, "seat_map": None, "available": self._available(tenant.id, sailing, set(), held)}
+            return {**base, "seat_map": None, "available": self._available(tenant.id, sailing, set(), held)}, None
         seat_map = self._catalog.seat_map(tenant.id, sailing.seat_map_id or "")
         held_seats = self._store.held_seats(tenant.id, sailing.id, now_ms)
         counts = dict.fromkeys(SeatStatus, 0)
@@ -171,5 +170,5 @@ class CatalogService:
             "counts": {status.value: n for status, n in counts.items()},
             "available": counts[SeatStatus.FREE],
             "seats": seats,
-        }
+        }, min(held_seats.values(), default=None)
 

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("prichal.documents")
 
-TICKET_TYPE_NAMES = {"adult": "Взрослый", "child": "Детский", "concession": "Льготный"}
 
 
 class Mailer(Protocol):
@@ -165,6 +164,8 @@ class DocumentService:
         seat_map = self._catalog.seat_map(tenant.id, sailing.seat_map_id) if sailing.seat_map_id else None
         zone = ZoneInfo(tenant.timezone)
         lines = docs.document_lines(order)
+        with self._uow(tenant.id) as uow:  # the tenant's own tariff names, as on the storefront
+            tariff_names = {t.id: t.name for t in uow.catalog.tariffs([sailing.program_id])}
         assert order.paid_at is not None
         return {
             "tenant": tenant, "seller": seller, "brand": tenant.brand,
@@ -174,7 +175,7 @@ class DocumentService:
                       "paid": order.paid_at.astimezone(zone).strftime("%d.%m.%Y %H:%M")},
             "items": order.items, "lines": lines, "vat_lines": docs.vat_summary(lines), "total": order.total,
             "total_words": docs.amount_in_words(order.total),
-            "sailing": sailing, "seat_map": seat_map, "zone": zone,
+            "sailing": sailing, "seat_map": seat_map, "zone": zone, "tariff_names": tariff_names,
         }
 
     def _document_context(self, context: dict[str, Any], document: IssuedDocument) -> dict[str, Any]:
@@ -193,7 +194,7 @@ class DocumentService:
                               seat=item.seat_id, order=order["number"], departs=sailing.departs_at.isoformat())
         code = self._signer.sign(claims)
         return {**ticket_facts(sailing, context["seat_map"], item.seat_id, context["zone"]),
-                "tariff": TICKET_TYPE_NAMES.get(item.ticket_type, item.ticket_type),
+                "tariff": context["tariff_names"].get(item.tariff_id, item.ticket_type),
                 "price": item.price, "vat_label": item.vat_rate.label,
                 "vat_amount": item.vat_amount if item.vat_rate is not VatRate.NONE else None,
                 "code": code, "qr_png": qr_png(code)}
