@@ -239,8 +239,8 @@ class RedisHoldStore:
         answer = self._hold_seats(
             keys=[self._key(t, s, "seats"), self.version_key(t, s), self._key(t, s, "taken"),
                   self._key(t, s, "taken:loaded"), self._record_key(t, hold.token), *rate_keys],
-            args=[hold.token, now_ms, _ms(hold.expires_at), key_ttl_ms, record_ttl_ms, hold.client_id,
-                  _ms(hold.created_at), hold.sailing_id, *rate_args, *hold.seat_ids])
+            args=[hold.token, now_ms, epoch_ms(hold.expires_at), key_ttl_ms, record_ttl_ms, hold.client_id,
+                  epoch_ms(hold.created_at), hold.sailing_id, *rate_args, *hold.seat_ids])
         code = int(answer[0])
         if code == 3:
             return Claim(ok=False, taken=[], reload=True)
@@ -253,7 +253,7 @@ class RedisHoldStore:
         code, count = self._hold_places(
             keys=[self._key(hold.tenant_id, hold.sailing_id, "places"),
                   self.version_key(hold.tenant_id, hold.sailing_id), *rate_keys],
-            args=[hold.token, now_ms, _ms(hold.expires_at), key_ttl_ms, hold.quantity, limit, *rate_args])
+            args=[hold.token, now_ms, epoch_ms(hold.expires_at), key_ttl_ms, hold.quantity, limit, *rate_args])
         if int(code) == 2:
             return PlaceClaim(ok=False, count=0, retry_after=int(count))
         return PlaceClaim(ok=int(code) == 1, count=int(count))
@@ -353,7 +353,8 @@ class RedisHoldStore:
         pipe.execute()
 
 
-def _ms(instant: datetime) -> int:
+def epoch_ms(instant: datetime) -> int:
+    """Instants as the hold scripts keep them: milliseconds since the epoch."""
     return int(instant.timestamp() * 1000)
 
 

@@ -9,17 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import LiveHolds, RedisHoldStore
+from prichal.adapters.redis_holds import LiveHolds, RedisHoldStore, epoch_ms
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.money import format_rub
 from prichal.domain.seating import Seating, SeatStatus
 from prichal.domain.tenants import Tenant
 
 from .catalog_reader import CatalogReader
-
-
-def _ms(instant: datetime) -> int:
-    return int(instant.timestamp() * 1000)
 
 
 def price_view(tariff: Tariff, tenant: Tenant, day: date) -> dict[str, Any]:
@@ -59,7 +55,7 @@ class CatalogService:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
             tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
             ticketed = uow.catalog.ticketed_seats_of([s.id for s in found if s.seating is Seating.ASSIGNED])
-        held = self._store.live_holds(tenant.id, [s.id for s in found], _ms(self._now()))
+        held = self._store.live_holds(tenant.id, [s.id for s in found], epoch_ms(self._now()))
         sale_day = self._sale_day(tenant)
         lowest: dict[str, Tariff] = {}
         for tariff in tariffs:
@@ -105,7 +101,7 @@ class CatalogService:
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
             ticketed = uow.catalog.ticketed_seats_of([sailing.id]) if sailing.seating is Seating.ASSIGNED else {}
-        held = self._store.live_holds(tenant.id, [sailing.id], _ms(self._now()))[sailing.id]
+        held = self._store.live_holds(tenant.id, [sailing.id], epoch_ms(self._now()))[sailing.id]
         sale_day = self._sale_day(tenant)
         return {
             **self._summary(sailing),
@@ -122,7 +118,7 @@ class CatalogService:
         cached = self._store.cached_seatmap(tenant.id, sailing.id, version)
         if cached is not None:
             return cached
-        now_ms = _ms(self._now())
+        now_ms = epoch_ms(self._now())
         rendered, next_expiry = self._render_seatmap(tenant, sailing, now_ms)
         payload = json.dumps(rendered, separators=(",", ":")).encode()
         # cached until the first hold in it runs out, at most the configured time

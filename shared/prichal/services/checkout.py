@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SeatsUnavailable
 from prichal.domain.holds import Hold, HoldPolicy, HoldStatus
@@ -202,8 +202,7 @@ class CheckoutService:
         hold = Hold(token=order.hold_token, tenant_id=tenant.id, sailing_id=order.sailing_id,
                     client_id=order.client_id, seat_ids=(), quantity=len(order.items), status=HoldStatus.ORDERED,
                     created_at=order.created_at, expires_at=order.expires_at)
-        self._store.extend(hold, int(now.timestamp() * 1000), int(order.expires_at.timestamp() * 1000),
-                           int(self._policy.max_lifetime.total_seconds() * 1000) + 60_000)
+        self._store.extend(hold, epoch_ms(now), epoch_ms(order.expires_at), self._holds.key_ttl_ms)
 
     @staticmethod
     def _check_hold(hold: Hold, request: OrderRequest, now: datetime) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import RateKeys, RedisHoldStore
+from prichal.adapters.redis_holds import RateKeys, RedisHoldStore, epoch_ms
 from prichal.domain.errors import (
     CapacityExhausted,
     Conflict,
@@ -40,10 +40,6 @@ _RECORD_GRACE_MS = 3_600_000
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def _ms(instant: datetime) -> int:
-    return int(instant.timestamp() * 1000)
-
-
 @dataclass(frozen=True, slots=True)
 class HoldRequest:
     sailing_id: str
@@ -64,13 +60,14 @@ class HoldService:
         self._now = clock
 
     @property
-    def _key_ttl_ms(self) -> int:
+    def key_ttl_ms(self) -> int:
+        """How long Redis keeps a sailing's hold hashes: the longest hold, and a margin."""
         return int(self._policy.max_lifetime.total_seconds() * 1000) + _KEY_MARGIN_MS
 
     @property
     def _record_ttl_ms(self) -> int:
         """A seat hold's record outlives the hold, so a late read says "expired", not 404."""
-        return self._key_ttl_ms + _RECORD_GRACE_MS
+        return self.key_ttl_ms + _RECORD_GRACE_MS
 
     # --- create ------------------------------------------------------------------------
     def create(self, tenant_id: str, request: HoldRequest) -> Hold:
@@ -94,12 +91,12 @@ class HoldService:
     def _hold_seats(self, hold: Hold, now: datetime, rate: RateKeys) -> None:
         """Redis only: one script checks the rate, the seats held and the seats with a live
         ticket, and claims. PostgreSQL is asked only to refill the copy of live tickets."""
-        claim = self._store.hold_seats(hold, _ms(now), self._key_ttl_ms, self._record_ttl_ms, rate)
+        claim = self._store.hold_seats(hold, epoch_ms(now), self.key_ttl_ms, self._record_ttl_ms, rate)
         if claim.reload:
             with self._uow(hold.tenant_id) as uow:
                 taken = uow.catalog.sold_seats(hold.sailing_id)
             self._store.load_taken(hold.tenant_id, hold.sailing_id, taken)
-            claim = self._store.hold_seats(hold, _ms(now), self._key_ttl_ms, self._record_ttl_ms, rate)
+            claim = self._store.hold_seats(hold, epoch_ms(now), self.key_ttl_ms, self._record_ttl_ms, rate)
         self._refused(claim.retry_after)
         if not claim.ok:
             HOLDS.labels("create", "conflict").inc()
@@ -108,7 +105,7 @@ class HoldService:
     def _hold_places(self, hold: Hold, limit: int, now: datetime, rate: RateKeys) -> None:
         """Free seating: claim in Redis, then record the hold in PostgreSQL, whose capacity
         check is the guarantee; any failure after the claim gives the claim back."""
-        claim = self._store.hold_places(hold, limit, _ms(now), self._key_ttl_ms, rate)
+        claim = self._store.hold_places(hold, limit, epoch_ms(now), self.key_ttl_ms, rate)
         self._refused(claim.retry_after)
         if not claim.ok:
             HOLDS.labels("create", "conflict").inc()
@@ -181,7 +178,7 @@ class HoldService:
             hold = self.find(tenant_id, token, uow, for_update=True)
             hold.ensure_active(now)
             expires_at = max(self._policy.extended_expiry(hold.created_at, now), hold.expires_at)
-            if not self._store.extend(hold, _ms(now), _ms(expires_at), self._key_ttl_ms):
+            if not self._store.extend(hold, epoch_ms(now), epoch_ms(expires_at), self.key_ttl_ms):
                 if hold.seat_ids:
                     raise HoldGone("the hold is no longer held", hold_status="lost")
                 self._reclaim_places(hold, now, expires_at)
@@ -196,7 +193,7 @@ class HoldService:
         it, so claim its places again under the same token."""
         sailing = self._catalog.sailing(hold.tenant_id, hold.sailing_id)
         claim = self._store.hold_places(replace(hold, expires_at=expires_at), sailing.capacity - sailing.places_sold,
-                                        _ms(now), self._key_ttl_ms, RateKeys(hold.client_id, None, 0, 0))
+                                        epoch_ms(now), self.key_ttl_ms, RateKeys(hold.client_id, None, 0, 0))
         if not claim.ok:
             raise CapacityExhausted("the hold was lost and its places are taken", available=claim.count)
 
