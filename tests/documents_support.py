@@ -15,9 +15,11 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pypdfium2
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from pypdf import PdfReader
+from pyzbar.pyzbar import decode
 
 from prichal.domain.holds import Hold, HoldStatus
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
@@ -26,7 +28,7 @@ from prichal.localrun.s3server import S3Server, _wait_until_up, ensure_bucket, f
 
 
 def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", "child"),
-               email: str | None = "anna@example.test") -> Order:
+               email: str | None = "anna@example.test", name: str = "Анна Петрова") -> Order:
     """A paid order on the demo's first assigned sailing, priced as checkout prices it."""
     tenant = container.tenants.by_slug(demo.slug)
     now = container.now()
@@ -50,7 +52,7 @@ def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", 
         order_id = str(uuid.uuid4())
         order = Order(id=order_id, tenant_id=tenant.id, number=uow.orders.next_number(), status=OrderStatus.PAID,
                       sailing_id=sailing_id, hold_token=token, client_id="buyer",
-                      customer=Customer("Анна Петрова", email, None if email else "+79990000000"),
+                      customer=Customer(name, email, None if email else "+79990000000"),
                       total=sum(line.price for line in lines), vat_total=sum(line.vat for line in lines),
                       currency="RUB", created_at=now, expires_at=now + timedelta(minutes=15), paid_at=now)
         token_hash = hashlib.sha256(container.checkout.access_token(order_id).encode()).hexdigest()
@@ -104,6 +106,19 @@ class SmtpSink:
     def for_order(self, number: int) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if m["X-Prichal-Order"] == str(number)]
+
+
+def qr_codes(data: bytes, scale: float = 3.0) -> list[str]:
+    """The QR codes on the first page, read as a phone camera would: the page rasterised
+    (PDFium, about 216 dpi) and decoded by ZBar. Works for vector and bitmap codes alike."""
+    page = pypdfium2.PdfDocument(data)[0]
+    image = page.render(scale=scale).to_pil().convert("L")
+    return [found.data.decode() for found in decode(image) if found.type == "QRCODE"]
+
+
+def pdf_producer(data: bytes) -> str:
+    """Which library wrote the PDF ("ReportLab ..." or "WeasyPrint ...")."""
+    return str((PdfReader(io.BytesIO(data)).metadata or {}).get("/Producer", ""))
 
 
 def pdf_text(data: bytes) -> str:

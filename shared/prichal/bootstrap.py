@@ -182,10 +182,10 @@ class Container:
 
     @cached_property
     def pdf_renderer(self) -> PdfRenderer:
-        """WeasyPrint is imported only by the function that renders."""
+        """ReportLab (and, for templates, WeasyPrint) is imported only by the function that renders."""
         from prichal.adapters.pdf_renderer import PdfRenderer
 
-        return PdfRenderer(self.templates)
+        return PdfRenderer(self.templates, self.settings.document_renderer)
 
     def mailer(self) -> SmtpMailer:
         s = self.settings

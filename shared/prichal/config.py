@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,9 @@ class Settings(BaseSettings):
     ticket_signing_key: str | None = None
     # Tenant template overrides: <dir>/<tenant slug>/{ticket,invoice,act}.html, documents.css, email/.
     document_templates_dir: str | None = None
+    # "auto": our designs drawn with ReportLab, a tenant's own templates with WeasyPrint;
+    # "html": every document from the HTML templates with WeasyPrint (see adapters/pdf_renderer.py).
+    document_renderer: Literal["auto", "html"] = "auto"
     # Presigned download links: in API answers (short) and in the buyer's email (SigV4: <= 7 days).
     document_url_expiry_seconds: int = 600
     email_link_expiry_seconds: int = 7 * 24 * 3600

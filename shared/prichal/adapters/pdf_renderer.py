@@ -1,49 +1,56 @@
-"""PDFs with WeasyPrint from the templates of ``prichal.adapters.templates``, fonts embedded.
+"""Which renderer draws a document: our built-in layouts, or a tenant's own templates.
 
-Speed (see bench/documents.py): the stylesheet and its fonts are parsed once per process
-(one ``FontConfiguration``, pre-parsed ``CSS``), and the font files are a small
-Latin+Cyrillic subset of DejaVu, so WeasyPrint's per-document subsetting of the glyphs
-actually used is cheap (subsetting the full DejaVu was most of the cost of a naive
-render) — and it makes each PDF ~14 KB instead of ~73 KB with the fonts embedded whole.
-Renders are serialised per process: they are CPU-bound under the GIL anyway, and
-fontconfig/Pango state is safer not shared by threads.
+- A tenant without document templates of its own gets our designs, drawn with ReportLab
+  (``pdf_layouts``): ~5-8 ms a page instead of WeasyPrint's ~25-55 ms.
+- A tenant that puts ``*.html`` or ``documents.css`` into its folder under
+  ``DOCUMENT_TEMPLATES_DIR`` gets every document from its templates, through WeasyPrint
+  (``pdf_html``): what it designed is what it gets, for all kinds alike (its templates
+  may share partials, so the choice is per tenant, not per kind).
+- ``DOCUMENT_RENDERER=html`` sends every tenant through WeasyPrint, our templates included
+  (for comparing the two, or while editing ``templates/documents``).
+
+WeasyPrint (and Pango under it) is imported only when a document needs it.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
+from typing import TYPE_CHECKING, Any, Literal
 
 from prichal.domain.documents import DocumentKind
 
-from .templates import PACKAGE_TEMPLATES, Templates
+from .pdf_layouts import BuiltinLayouts
+from .templates import Templates
+
+if TYPE_CHECKING:
+    from .pdf_html import HtmlPdfRenderer
+
+RendererMode = Literal["auto", "html"]
 
 
 class PdfRenderer:
-    def __init__(self, templates: Templates) -> None:
+    def __init__(self, templates: Templates, mode: RendererMode = "auto") -> None:
         self.templates = templates
-        self._fonts = FontConfiguration()
-        self._base_css = CSS(filename=str(PACKAGE_TEMPLATES / "documents" / "documents.css"),
-                             font_config=self._fonts)
-        self._tenant_css: dict[str, list[CSS]] = {}
+        self.mode = mode
+        self._builtin = BuiltinLayouts()
+        self._html: HtmlPdfRenderer | None = None
         self._lock = threading.Lock()
 
-    def _stylesheets(self, slug: str) -> list[CSS]:
-        sheets = self._tenant_css.get(slug)
-        if sheets is None:
-            sheets = [self._base_css]
-            own = self.templates.tenant_dir(slug)
-            if own is not None and (own / "documents.css").is_file():
-                sheets.append(CSS(filename=str(own / "documents.css"), font_config=self._fonts))
-            self._tenant_css[slug] = sheets
-        return sheets
+    def uses_templates(self, slug: str) -> bool:
+        """True when this tenant's documents come from HTML templates (WeasyPrint)."""
+        return self.mode == "html" or self.templates.has_document_templates(slug)
 
     def render(self, slug: str, kind: DocumentKind, context: dict[str, Any]) -> bytes:
-        html = self.templates.render(slug, "documents", f"{kind.value}.html", context)
-        base = self.templates.tenant_dir(slug) or PACKAGE_TEMPLATES / "documents"
-        with self._lock:
-            return HTML(string=html, base_url=f"{base}/").write_pdf(
-                stylesheets=self._stylesheets(slug), font_config=self._fonts)
+        if self.uses_templates(slug):
+            return self.html.render(slug, kind, context)
+        return self._builtin.render(kind, context)
+
+    @property
+    def html(self) -> HtmlPdfRenderer:
+        if self._html is None:
+            with self._lock:
+                if self._html is None:
+                    from .pdf_html import HtmlPdfRenderer
+
+                    self._html = HtmlPdfRenderer(self.templates)
+        return self._html

@@ -52,6 +52,7 @@ class Templates:
     def __init__(self, override_dir: Path | None) -> None:
         self.override_dir = override_dir
         self._environments: dict[tuple[str, str], jinja2.Environment] = {}
+        self._own_documents: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     def tenant_dir(self, slug: str) -> Path | None:
@@ -59,6 +60,16 @@ class Templates:
             return None
         folder = self.override_dir / slug
         return folder if folder.is_dir() else None
+
+    def has_document_templates(self, slug: str) -> bool:
+        """Whether the tenant brings document templates or a stylesheet of its own (read once
+        per process, like the templates themselves: they are deployed, not edited live)."""
+        found = self._own_documents.get(slug)
+        if found is None:
+            own = self.tenant_dir(slug)
+            found = own is not None and ((own / "documents.css").is_file() or any(own.glob("*.html")))
+            self._own_documents[slug] = found
+        return found
 
     def environment(self, slug: str, family: str) -> jinja2.Environment:
         key = (slug, family)

@@ -33,7 +33,7 @@ from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.smtp_mailer import MailPermanentFailure, MailTemporaryFailure
-from prichal.adapters.templates import Templates, qr_png
+from prichal.adapters.templates import Templates
 from prichal.domain import documents as docs
 from prichal.domain.catalog import Sailing
 from prichal.domain.documents import DocumentKind, IssuedDocument, Requisites
@@ -197,7 +197,7 @@ class DocumentService:
                 "tariff": context["tariff_names"].get(item.tariff_id, item.ticket_type),
                 "price": item.price, "vat_label": item.vat_rate.label,
                 "vat_amount": item.vat_amount if item.vat_rate is not VatRate.NONE else None,
-                "code": code, "qr_png": qr_png(code)}
+                "code": code}
 
     # --- email -----------------------------------------------------------------------------
     def _email(self, tenant: Tenant, order: Order, seller: Requisites, rendered: dict[str, bytes]) -> str:
