@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -110,8 +111,9 @@ class DocumentService:
     def issue(self, tenant: Tenant, order_id: str) -> dict[str, Any]:
         seller = docs.requisites(tenant.legal)  # MissingRequisites: permanent, nothing recorded
         order, recorded, created = self._record(tenant, order_id)
-        rendered = self._store(tenant, seller, order, recorded)
-        email = self._email(tenant, order, seller, rendered)
+        context = cache(partial(self._context, tenant, seller, order))  # built once, and only when needed
+        rendered = self._store(tenant, order, recorded, context)
+        email = self._email(tenant, order, seller, recorded, rendered, context)
         return {"order_id": order.id, "number": order.number, "created": created,
                 "rendered": len(rendered), "documents": len(recorded), "email": email}
 
@@ -135,25 +137,22 @@ class DocumentService:
             uow.commit()
         return order, recorded, True
 
-    def _store(self, tenant: Tenant, seller: Requisites, order: Order,
-               recorded: list[IssuedDocument]) -> dict[str, bytes]:
+    def _store(self, tenant: Tenant, order: Order, recorded: list[IssuedDocument],
+               context: Callable[[], dict[str, Any]]) -> dict[str, bytes]:
         """Render and upload the documents not stored yet; returns their PDFs by id."""
         pending = [document for document in recorded if not document.stored]
         if not pending:
             return {}
-        context = self._context(tenant, seller, order)
         rendered: dict[str, bytes] = {}
         stored = []
         for document in pending:
-            pdf = self._renderer().render(tenant.slug, document.kind, self._document_context(context, document))
-            stored.append((document, self._storage.put_pdf(document.s3_key, pdf, {
-                "order-number": str(order.number), "kind": document.kind.value,
-                "number": document.display_number})))
+            pdf = self._renderer().render(tenant.slug, document.kind, self._document_context(context(), document))
+            obj = self._storage.put_pdf(document.s3_key, pdf, {
+                "order-number": str(order.number), "kind": document.kind.value, "number": document.display_number})
+            stored.append((document.id, obj.sha256, obj.size))
             rendered[document.id] = pdf
-        now = self._now()
         with self._uow(tenant.id) as uow:
-            for document, obj in stored:
-                uow.documents.mark_stored(document.id, obj.sha256, obj.size, now)
+            uow.documents.mark_stored(stored, self._now())
             uow.log.record("documents.stored", "order", order.id, "system", order.id, count=len(stored))
             uow.commit()
         return rendered
@@ -200,7 +199,8 @@ class DocumentService:
                 "code": code}
 
     # --- email -----------------------------------------------------------------------------
-    def _email(self, tenant: Tenant, order: Order, seller: Requisites, rendered: dict[str, bytes]) -> str:
+    def _email(self, tenant: Tenant, order: Order, seller: Requisites, recorded: list[IssuedDocument],
+               rendered: dict[str, bytes], context: Callable[[], dict[str, Any]]) -> str:
         """At most once per order, recorded before and after sending.
 
         The row goes ``pending -> sending`` (committed) before the SMTP call and ``sent``
@@ -221,7 +221,7 @@ class DocumentService:
         if outcome != "claimed":
             return outcome
         try:
-            message = self._message(tenant, order, seller, rendered)
+            message = self._message(tenant, order, seller, recorded, rendered, context())
             self._mailer().send(message)
         except (MailTemporaryFailure, Unavailable) as exc:
             self._email_done(tenant, order, "pending", error=str(exc))
@@ -258,10 +258,8 @@ class DocumentService:
             uow.log.record(f"email.{status}", "order", order.id, "system", order.id, error=error)
             uow.commit()
 
-    def _message(self, tenant: Tenant, order: Order, seller: Requisites, rendered: dict[str, bytes]) -> EmailMessage:
-        with self._uow(tenant.id) as uow:
-            recorded = uow.documents.for_order(order.id)
-        context = self._context(tenant, seller, order)
+    def _message(self, tenant: Tenant, order: Order, seller: Requisites, recorded: list[IssuedDocument],
+                 rendered: dict[str, bytes], context: dict[str, Any]) -> EmailMessage:
         expiry = int(self._settings.email_link_expiry.total_seconds())
         links = [{"title": f"{d.kind.title} № {d.display_number} от {d.issued_on:%d.%m.%Y} (PDF)",
                   "url": self._storage.presigned_get(d.s3_key, expiry, _filename(order, d))}

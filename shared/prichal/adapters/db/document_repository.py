@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from prichal.domain.documents import DocumentKind, IssuedDocument
@@ -60,9 +60,12 @@ class DocumentRepository:
             tenant_id=self.tenant_id, order_id=order_id, kind=kind.value, position=position, ticket_id=ticket_id,
             number=number, year=issued_on.year, issued_on=issued_on, s3_key=s3_key))
 
-    def mark_stored(self, document_id: str, sha256: str, size: int, at: datetime) -> None:
-        self.conn.execute(update(documents).where(documents.c.id == document_id).values(
-            status="stored", sha256=sha256, size=size, stored_at=at))
+    def mark_stored(self, stored: list[tuple[str, str, int]], at: datetime) -> None:
+        """``(document id, sha256, size)`` of each stored object, in one round trip."""
+        self.conn.execute(
+            update(documents).where(documents.c.id == bindparam("document_id"))
+            .values(status="stored", sha256=bindparam("object_sha256"), size=bindparam("object_size"), stored_at=at),
+            [{"document_id": i, "object_sha256": sha256, "object_size": size} for i, sha256, size in stored])
 
     # --- email -----------------------------------------------------------------------------
     def email(self, order_id: str, for_update: bool = False) -> EmailDelivery | None:
