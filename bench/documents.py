@@ -1,13 +1,19 @@
 """Benchmark: issue the documents of a batch of paid orders end to end.
 
-    python bench/documents.py [--orders 60] [--seats 2] [--processes <cores>]
+    python bench/documents.py [--orders 120] [--seats 2] [--processes <2 x cores>] [--renderer auto|html]
 
 For every order: record the rows and numbers in PostgreSQL, render the e-tickets (with
-signed QR codes), the invoice and the act with WeasyPrint, store them in S3 (a moto server
-over HTTP on loopback) with their sha256, and email the buyer (an aiosmtpd sink on
-loopback) — ``DocumentService.issue`` exactly as ``issue-documents`` runs it. Orders are
-spread over a process pool (one per core by default); each process warms up first (fonts,
-stylesheet, one throw-away render), as a long-lived function would be.
+signed QR codes), the invoice and the act, store them in S3 (a moto server over HTTP on
+loopback) with their sha256, and email the buyer (an aiosmtpd sink on loopback) —
+``DocumentService.issue`` exactly as ``issue-documents`` runs it. ``--renderer auto`` (the
+default, as in production) draws our designs with ReportLab; ``html`` renders the HTML
+templates with WeasyPrint, as for a tenant with templates of its own.
+
+Orders are spread over a process pool: two per core by default, because a worker spends
+part of each order waiting for S3, SMTP and PostgreSQL (as a function replica serves a few
+requests at once); each process warms up first (fonts, stylesheet, one throw-away render),
+as a long-lived function would be. The S3 server, the SMTP sink and PostgreSQL run on the
+same cores and their CPU counts against the figure.
 
 It uses a database of its own (``prichal_bench_documents``, dropped at the end) and a demo
 tenant from ``build_demo``; paid orders are written with ``tests/documents_support.py``.
@@ -50,27 +56,30 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _settings(database_url: str, s3_url: str, smtp_port: int) -> Settings:
+def _settings(database_url: str, s3_url: str, smtp_port: int, renderer: str = "auto") -> Settings:
     return Settings(database_url=database_url, s3_endpoint_url=s3_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
-                    redis_prefix=f"bench-docs:{uuid.uuid4().hex[:8]}:", log_level="WARNING")
+                    redis_prefix=f"bench-docs:{uuid.uuid4().hex[:8]}:", log_level="WARNING",
+                    document_renderer=renderer)
 
 
-def _warm(database_url: str, s3_url: str, smtp_port: int) -> None:
-    """Pool initializer: one container per process, fonts and stylesheet loaded, one render done."""
+def _warm(database_url: str, s3_url: str, smtp_port: int, renderer: str) -> None:
+    """Pool initializer: one container per process, its fonts (and stylesheet) loaded."""
     global _container
-    _container = Container(_settings(database_url, s3_url, smtp_port))
-    renderer = _container.pdf_renderer  # fonts and stylesheet parsed outside the measured part
+    _container = Container(_settings(database_url, s3_url, smtp_port, renderer))
+    pdf = _container.pdf_renderer  # fonts parsed outside the measured part
+    if renderer == "html":
+        pdf.html  # noqa: B018 - WeasyPrint imported, stylesheet parsed
     _container.ticket_signer  # noqa: B018
-    plain = renderer.render
+    plain = pdf.render
 
-    def timed(*args, **kwargs):  # how much of the time is WeasyPrint itself
+    def timed(*args, **kwargs):  # how much of the time is drawing the PDFs
         started = time.perf_counter()
         try:
             return plain(*args, **kwargs)
         finally:
             _render_seconds[0] += time.perf_counter() - started
 
-    renderer.render = timed  # type: ignore[method-assign]
+    pdf.render = timed  # type: ignore[method-assign]
 
 
 def _issue(events: list[dict]) -> tuple[int, int, float]:
@@ -83,11 +92,13 @@ def _issue(events: list[dict]) -> tuple[int, int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=60)
-    parser.add_argument("--seats", type=int, default=2, help="tickets per order (plus an invoice and an act)")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
     cores = os.cpu_count() or 1
+    parser.add_argument("--orders", type=int, default=120)
+    parser.add_argument("--seats", type=int, default=2, help="tickets per order (plus an invoice and an act)")
+    parser.add_argument("--processes", type=int, default=2 * cores)
+    parser.add_argument("--renderer", choices=["auto", "html"], default="auto",
+                        help="auto: our designs with ReportLab; html: the HTML templates with WeasyPrint")
+    args = parser.parse_args()
     name = f"prichal_bench_documents_{uuid.uuid4().hex[:6]}"
     database_url = f"{PG}/{name}"
     say(f"migrating {name}")
@@ -112,7 +123,7 @@ def main() -> None:
             setup.close()
             slices = [events[i::args.processes] for i in range(args.processes)]
             with ProcessPoolExecutor(args.processes, initializer=_warm,
-                                     initargs=(database_url, s3.endpoint_url, sink.port)) as pool:
+                                     initargs=(database_url, s3.endpoint_url, sink.port, args.renderer)) as pool:
                 list(pool.map(time.sleep, [0.2] * args.processes))  # every worker initialised
                 say(f"issuing with {args.processes} processes")
                 started = time.perf_counter()
@@ -134,7 +145,8 @@ def main() -> None:
     say(f"{documents} documents ({args.orders} orders: {args.seats} e-tickets + invoice + act each) "
         f"in {elapsed:.2f} s: {rate:.1f}/s, {per_core:.1f}/s per core (goal >= {GOAL_PER_CORE}), {mails} emails")
     print(json.dumps({"documents_per_s": round(rate, 1), "per_core": round(per_core, 1), "cores": cores,
-                      "processes": args.processes, "peak_rss_mb": round(peak_rss_kb / 1024, 1),
+                      "processes": args.processes, "renderer": args.renderer,
+                      "peak_rss_mb": round(peak_rss_kb / 1024, 1),
                       "documents": documents, "orders": args.orders, "emails": mails,
                       "rendered": {"ticket": args.orders * args.seats, "invoice": args.orders, "act": args.orders},
                       "seconds": round(elapsed, 2), "render_seconds": round(render_seconds, 2),
