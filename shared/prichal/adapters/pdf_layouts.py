@@ -203,11 +203,10 @@ class BuiltinLayouts:
         basis = f"Основание: заказ № {_e(order['number'])} от {_e(order['date'])}"
         if order.get("paid"):
             basis += f", оплачен {_e(order['paid'])}"
-        signatures = Table([[f"Руководитель ____________ {seller.director or ''}",
-                             f"Бухгалтер ____________ {seller.accountant or ''}"]],
+        signatures = Table([[Paragraph(f"Руководитель ____________ {_e(seller.director)}", CELL),
+                             Paragraph(f"Бухгалтер ____________ {_e(seller.accountant)}", CELL)]],
                            colWidths=[88 * mm, 88 * mm], hAlign="LEFT",
-                           style=[*PLAIN, ("FONT", (0, 0), (-1, -1), FONT, BASE_SIZE),
-                                  ("TOPPADDING", (0, 0), (-1, -1), 6 * mm)])
+                           style=[*PLAIN, ("TOPPADDING", (0, 0), (-1, -1), 6 * mm)])
         return [self._brand(c), bank,
                 Paragraph(f"Счёт на оплату № {_e(document['number'])} от {_e(document['date'])}", TITLE),
                 self._parties(c, "Поставщик", "Покупатель"), Paragraph(basis, TEXT),
