@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import subprocess
-import sys
 import threading
 import uuid
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from pyzbar.pyzbar import decode
 from prichal.domain.holds import Hold, HoldStatus
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.pricing import OrderLine
-from prichal.localrun.s3server import S3Server, _wait_until_up, ensure_bucket, free_port
+from prichal.localrun.s3server import S3Server, _wait_until_up, ensure_bucket, free_port, server_command
 
 
 def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", "child"),
@@ -132,7 +131,7 @@ def moto_s3(bucket: str = "prichal"):
     """A moto S3 server of our own (``start_s3`` would export its address to the whole process)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    process = subprocess.Popen(server_command(port),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = S3Server(endpoint, bucket, process)
     try:

@@ -2,7 +2,8 @@
 
 Production uses MinIO (or another S3-compatible store) through boto3. There is no MinIO
 package for developer machines, so when ``S3_ENDPOINT_URL`` is not set we start moto's S3
-server over real HTTP and the code talks to it exactly as to MinIO. Its data lives in
+server over real HTTP (with presigned links expiring, as on MinIO: ``s3app``) and the code
+talks to it exactly as to MinIO. Its data lives in
 memory and goes away with it. Settings: ``S3_ENDPOINT_URL``, ``S3_BUCKET`` (``prichal``),
 ``S3_ACCESS_KEY`` / ``S3_SECRET_KEY`` (``prichal`` / ``prichal-secret``), ``S3_REGION``
 (``us-east-1``), ``S3_PORT`` (9000, another free port when taken).
@@ -60,6 +61,11 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
     raise OSError("no free TCP port")
 
 
+def server_command(port: int) -> list[str]:
+    """moto's S3 server with presigned-link expiry enforced, as MinIO does (see ``s3app``)."""
+    return [sys.executable, "-m", "prichal.localrun.s3app", "-H", "127.0.0.1", "-p", str(port)]
+
+
 def ensure_bucket(endpoint_url: str, bucket: str) -> None:
     """Create the bucket unless it exists (MinIO and moto both answer like S3)."""
     s3 = boto3.client(
@@ -90,7 +96,7 @@ def start_s3(preexec_fn: Callable[[], None] | None = None, timeout: float = 30.0
         port = free_port(preferred if attempt == 0 else 0)
         endpoint = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            server_command(port),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=preexec_fn,  # noqa: PLW1509 - called before the runner starts threads
         )
