@@ -52,8 +52,9 @@ class RunnerProcess:
         self.stack_path = Path(stack_path or REPO / "stack.yml").resolve()
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._mail = tempfile.TemporaryDirectory(prefix="prichal-mail-")  # not the developer's own sink folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
-                    "MAIL_SINK_PORT": str(free_port()), **(env or {})}
+                    "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name, **(env or {})}
         self.args = [sys.executable, "-m", "prichal.localrun", "--stack", str(self.stack_path),
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
         if not (migrate or seed):
@@ -107,6 +108,7 @@ class RunnerProcess:
         """Forget the log file (call after a successful stop; keep it to debug a failure)."""
         self._log.close()
         Path(self._log.name).unlink(missing_ok=True)
+        self._mail.cleanup()
 
 
 @contextmanager

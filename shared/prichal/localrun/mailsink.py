@@ -54,6 +54,7 @@ class MailSink:
         """Start listening (after the runner's child processes: this starts a thread)."""
         if self.folder is None or self.controller is not None:
             return
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
         self.controller = Controller(self, hostname=self.host, port=self.port)
         self.controller.start()
 
