@@ -10,7 +10,14 @@ from decimal import Decimal
 import pytest
 
 from prichal.adapters.pdf_layouts import BuiltinLayouts
-from prichal.domain.documents import DocumentKind, DocumentLine, Requisites, amount_in_words, vat_summary
+from prichal.domain.documents import (
+    DocumentDoesNotFit,
+    DocumentKind,
+    DocumentLine,
+    Requisites,
+    amount_in_words,
+    vat_summary,
+)
 from prichal.domain.orders import Customer
 from prichal.domain.vat import VatRate
 from tests.documents_support import pdf_text, qr_codes
@@ -68,3 +75,11 @@ def test_a_hundred_lines_run_over_several_pages_and_end_with_the_totals():
     assert text.count("Наименование") >= 3  # the header row repeats on every page
     assert "Всего наименований 100, на сумму 125 000,00 руб." in text
     assert "Сто двадцать пять тысяч рублей 00 копеек" in text
+
+
+def test_a_text_too_long_for_any_page_is_a_permanent_failure_that_names_the_document():
+    context = _context(DocumentKind.TICKET, _lines(1, VatRate.VAT22), Customer("Анна", None, None), {}, "x")
+    context["ticket"]["program"] = "Очень длинное название прогулки " * 300
+    with pytest.raises(DocumentDoesNotFit) as raised:
+        BuiltinLayouts().render(DocumentKind.TICKET, context)
+    assert "ticket № 2026-000042 does not fit its page" in raised.value.detail

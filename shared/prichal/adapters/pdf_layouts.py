@@ -35,8 +35,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus.doctemplate import LayoutError
 
-from prichal.domain.documents import DocumentKind
+from prichal.domain.documents import DocumentDoesNotFit, DocumentKind
 
 from .templates import PACKAGE_TEMPLATES, QR_MASK, rub, vat_rate
 
@@ -152,8 +153,13 @@ class BuiltinLayouts:
             topMargin=10 * mm if ticket else 14 * mm, bottomMargin=10 * mm if ticket else 16 * mm,
             title=f"{document['title']} № {document['number']}", author=context["seller"].name,
             creator="Prichal", subject=f"Заказ № {context['order']['number']}", lang="ru", pageCompression=1)
-        with self._lock:
-            template.build(self._draw[kind](context))
+        try:
+            with self._lock:
+                template.build(self._draw[kind](context))
+        except LayoutError as exc:
+            raise DocumentDoesNotFit(f"the {kind.value} № {document['number']} does not fit its page: a text in it "
+                                     f"is too long ({str(exc)[:200]})", kind=kind.value,
+                                     number=document["number"]) from exc
         return buffer.getvalue()
 
     # --- e-ticket --------------------------------------------------------------------------

@@ -47,6 +47,14 @@ class MissingRequisites(InvalidInput):
     title = "The seller's requisites are incomplete"
 
 
+class DocumentDoesNotFit(InvalidInput):
+    """A text of the order (a name, a title) is too long for the document's page: drawing it
+    again will not help until someone shortens it, so it is a permanent failure too."""
+
+    code = "document-does-not-fit"
+    title = "The document does not fit its page"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedDocument:
     kind: DocumentKind
