@@ -5,9 +5,11 @@ Pure: no services; the context is the one ``DocumentService`` builds (see its ``
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
 from prichal.adapters.pdf_layouts import BuiltinLayouts
 from prichal.domain.documents import (
@@ -83,3 +85,11 @@ def test_a_text_too_long_for_any_page_is_a_permanent_failure_that_names_the_docu
     with pytest.raises(DocumentDoesNotFit) as raised:
         BuiltinLayouts().render(DocumentKind.TICKET, context)
     assert "ticket № 2026-000042 does not fit its page" in raised.value.detail
+
+
+def test_the_same_document_drawn_twice_is_the_same_file_dated_by_its_own_date():
+    context = _context(DocumentKind.INVOICE, _lines(2, VatRate.VAT22), Customer("Анна", None, None), {}, "x")
+    first, second = (BuiltinLayouts().render(DocumentKind.INVOICE, context) for _ in range(2))
+    assert first == second  # a re-render after a crash stores the same object with the same sha256
+    metadata = PdfReader(io.BytesIO(first)).metadata
+    assert metadata["/CreationDate"] == "D:20261122" and metadata["/Title"] == "Счёт на оплату № 2026-000042"

@@ -152,10 +152,16 @@ class BuiltinLayouts:
             leftMargin=10 * mm if ticket else 16 * mm, rightMargin=10 * mm if ticket else 14 * mm,
             topMargin=10 * mm if ticket else 14 * mm, bottomMargin=10 * mm if ticket else 16 * mm,
             title=f"{document['title']} № {document['number']}", author=context["seller"].name,
-            creator="Prichal", subject=f"Заказ № {context['order']['number']}", lang="ru", pageCompression=1)
+            creator="Prichal", subject=f"Заказ № {context['order']['number']}", lang="ru", pageCompression=1,
+            invariant=1)  # the same document gives the same bytes (and sha256) when drawn again
+        day, month, year = document["date"].split(".")
+
+        def dated(canvas: Any, _: Any) -> None:  # the document's own date, not the clock's
+            canvas.setDateFormatter(lambda *_: f"D:{year}{month}{day}")
+
         try:
             with self._lock:
-                template.build(self._draw[kind](context))
+                template.build(self._draw[kind](context), onFirstPage=dated)
         except LayoutError as exc:
             raise DocumentDoesNotFit(f"the {kind.value} № {document['number']} does not fit its page: a text in it "
                                      f"is too long ({str(exc)[:200]})", kind=kind.value,
