@@ -5,10 +5,19 @@
         --secret-name yookassa-demo [--api-url https://api.yookassa.ru/v3]
     python -m prichal.admin payments <slug> --provider mock
     python -m prichal.admin vat <slug> --rate 22 --from 2026-01-01
+    python -m prichal.admin requisites <slug>                    # show, and say what is missing
+    python -m prichal.admin requisites <slug> --file legal.json  # set (merged into what is there)
+    python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
 
 The YooKassa secret key is never stored: ``--secret-name`` names an OpenFaaS secret
 (``/var/openfaas/secrets/<name>``) or an environment variable (``YOOKASSA_DEMO`` for
 ``yookassa-demo``) that the payment functions read.
+
+Requisites are what invoices and acts print (name, inn, kpp, ogrn, address, bank, bic,
+correspondent_account, account; director and accountant optional); they are checked before
+they are saved. Events that failed for good (e.g. documents of a seller without requisites)
+wait in the function's dead-letter queue; ``dead-letters --replay`` sends them back once the
+cause is fixed.
 """
 
 from __future__ import annotations
@@ -17,25 +26,28 @@ import argparse
 import json
 import sys
 from datetime import date
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS
 from prichal.config import get_settings
+from prichal.domain.documents import MissingRequisites, requisites
 from prichal.domain.vat import VatRate
 
 
-def _tenant_id(conn, slug: str) -> str:
+def _tenant_id(conn: Connection, slug: str) -> str:
     found = conn.execute(select(t.tenants.c.id).where(t.tenants.c.slug == slug)).scalar()
     if found is None:
         raise SystemExit(f"no tenant {slug!r}")
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m prichal.admin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("tenants", help="list tenants with their hosts and payment provider")
@@ -49,43 +61,130 @@ def main(argv: list[str] | None = None) -> int:
     vat.add_argument("slug")
     vat.add_argument("--rate", choices=[rate.value for rate in VatRate], required=True)
     vat.add_argument("--from", dest="valid_from", type=date.fromisoformat, required=True)
-    args = parser.parse_args(argv)
+    legal = commands.add_parser("requisites", help="show or set a tenant's requisites for invoices and acts")
+    legal.add_argument("slug")
+    legal.add_argument("--file", help="a JSON object of requisites to set ('-' reads standard input)")
+    dead = commands.add_parser("dead-letters", help="list a function's failed events, or replay them")
+    dead.add_argument("function", help="the function's name in stack.yml, e.g. issue-documents")
+    dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
+    dead.add_argument("--limit", type=int, default=100)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "dead-letters":
+        return _dead_letters(args.function, args.replay, args.limit)
+    if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):
+        parser.error("yookassa needs --shop-id and --secret-name")
+    given = None
+    if args.command == "requisites" and args.file:
+        given = _requisites_file(args.file)
+        if given is None:
+            return 2
     engine = make_owner_engine(get_settings().database_url)
     try:
         with engine.begin() as conn:
             if args.command == "tenants":
-                rows = conn.execute(text(
-                    "SELECT t.slug, t.name, t.payment_provider, t.payment_settings, "
-                    "array_remove(array_agg(d.host ORDER BY d.host), NULL) AS hosts "
-                    "FROM tenants t LEFT JOIN tenant_domains d ON d.tenant_id = t.id GROUP BY t.id ORDER BY t.slug"))
-                for row in rows:
-                    print(json.dumps({"slug": row.slug, "name": row.name, "provider": row.payment_provider,
-                                      "payment_settings": row.payment_settings, "hosts": row.hosts},
-                                     ensure_ascii=False))
+                code = _tenants(conn)
             elif args.command == "payments":
-                tenant_id = _tenant_id(conn, args.slug)
-                settings = {}
-                if args.provider == "yookassa":
-                    if not args.shop_id or not args.secret_name:
-                        parser.error("yookassa needs --shop-id and --secret-name")
-                    settings = {"shop_id": args.shop_id, "secret_name": args.secret_name}
-                    if args.api_url:
-                        settings["api_url"] = args.api_url
-                conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id)
-                             .values(payment_provider=args.provider, payment_settings=settings))
-                print(f"{args.slug}: payments by {args.provider} {settings or ''}".rstrip())
+                code = _payments(conn, args)
+            elif args.command == "requisites":
+                code = _requisites(conn, args.slug, given)
             else:
-                tenant_id = _tenant_id(conn, args.slug)
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
-                statement = insert(t.tenant_vat_periods).values(tenant_id=tenant_id, valid_from=args.valid_from,
-                                                                rate=args.rate)
-                conn.execute(statement.on_conflict_do_update(constraint="uq_tenant_vat_periods_from",
-                                                             set_={"rate": args.rate}))
-                print(f"{args.slug}: VAT {args.rate} from {args.valid_from}")
+                code = _vat(conn, args)
     finally:
         engine.dispose()
-    print("(functions cache tenants for a few seconds; the change applies right after)", file=sys.stderr)
+    if code == 0 and (args.command in ("payments", "vat") or given is not None):
+        print("(functions cache tenants for a few seconds; the change applies right after)", file=sys.stderr)
+    return code
+
+
+def _tenants(conn: Connection) -> int:
+    rows = conn.execute(text(
+        "SELECT t.slug, t.name, t.payment_provider, t.payment_settings, "
+        "array_remove(array_agg(d.host ORDER BY d.host), NULL) AS hosts "
+        "FROM tenants t LEFT JOIN tenant_domains d ON d.tenant_id = t.id GROUP BY t.id ORDER BY t.slug"))
+    for row in rows:
+        print(json.dumps({"slug": row.slug, "name": row.name, "provider": row.payment_provider,
+                          "payment_settings": row.payment_settings, "hosts": row.hosts}, ensure_ascii=False))
+    return 0
+
+
+def _payments(conn: Connection, args: argparse.Namespace) -> int:
+    tenant_id = _tenant_id(conn, args.slug)
+    settings = {}
+    if args.provider == "yookassa":
+        settings = {"shop_id": args.shop_id, "secret_name": args.secret_name}
+        if args.api_url:
+            settings["api_url"] = args.api_url
+    conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id)
+                 .values(payment_provider=args.provider, payment_settings=settings))
+    print(f"{args.slug}: payments by {args.provider} {settings or ''}".rstrip())
+    return 0
+
+
+def _vat(conn: Connection, args: argparse.Namespace) -> int:
+    tenant_id = _tenant_id(conn, args.slug)
+    conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+    statement = insert(t.tenant_vat_periods).values(tenant_id=tenant_id, valid_from=args.valid_from, rate=args.rate)
+    conn.execute(statement.on_conflict_do_update(constraint="uq_tenant_vat_periods_from", set_={"rate": args.rate}))
+    print(f"{args.slug}: VAT {args.rate} from {args.valid_from}")
+    return 0
+
+
+def _requisites(conn: Connection, slug: str, given: dict[str, Any] | None) -> int:
+    """Show them (and what is missing), or merge ``given`` in, refusing an incomplete result."""
+    tenant_id = _tenant_id(conn, slug)
+    current = conn.execute(select(t.tenants.c.legal).where(t.tenants.c.id == tenant_id)).scalar() or {}
+    merged = {**current, **given} if given is not None else current
+    problems = _requisites_problems(merged)
+    if given is not None:
+        if problems:
+            print(f"{slug}: not saved, the requisites would be incomplete:\n{problems}", file=sys.stderr)
+            return 2
+        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(legal=merged))
+    print(json.dumps(merged, ensure_ascii=False, indent=2))
+    print(f"{slug}: " + (f"incomplete:\n{problems}" if problems else "complete, invoices and acts can be issued"),
+          file=sys.stderr)
+    return 0
+
+
+def _requisites_file(path: str) -> dict[str, Any] | None:
+    try:
+        given = json.loads(sys.stdin.read() if path == "-" else Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"cannot read requisites from {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(given, dict) or not all(isinstance(v, str | None) for v in given.values()):
+        print("requisites must be a JSON object of strings", file=sys.stderr)
+        return None
+    return given
+
+
+def _requisites_problems(legal: dict[str, Any]) -> str:
+    """What keeps these requisites from an invoice, one line each; empty when complete."""
+    try:
+        requisites(legal)
+    except MissingRequisites as exc:
+        return "\n".join(f"  {'.'.join(map(str, p['loc'][1:]))}: {p['msg']}" for p in exc.errors)
+    return ""
+
+
+def _dead_letters(function: str, replay: bool, limit: int) -> int:
+    from prichal.localrun.dead_letters import DeadLetters, NoSuchQueue
+
+    queue = DeadLetters(function)
+    try:
+        letters = queue.replay(limit) if replay else queue.peek(limit)
+    except NoSuchQueue as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for letter in letters:
+        print(json.dumps(letter.summary(), ensure_ascii=False))
+    verb = "replayed to" if replay else "parked in"
+    print(f"{len(letters)} event(s) {verb} {queue.queues.main if replay else queue.queues.dead}", file=sys.stderr)
     return 0
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 import pika
 import pytest
 import requests
+from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
-from prichal.localrun.connector import Queues
+from prichal.admin import main as admin
+from prichal.localrun.dead_letters import DeadLetters
 from tests.conftest import RABBITMQ_URL, assigned_sailing
 from tests.documents_support import pdf_text
 from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
@@ -109,28 +111,35 @@ def test_redelivered_order_paid_makes_nothing_new(gateway, demo, mail_dir, test_
     assert len(_mails(mail_dir, created["id"])) == 1
 
 
-def test_missing_requisites_end_in_the_dead_letter_queue_with_a_reason(gateway, demo, test_env, owner_engine):
+def test_missing_requisites_park_the_event_until_an_operator_fixes_them_and_replays_it(
+        gateway, demo, owner_engine, mail_dir, tmp_path, capsys):
     with owner_engine.begin() as conn:
+        legal = conn.execute(select(t.tenants.c.legal).where(t.tenants.c.id == demo.tenant_id)).scalar()
         conn.execute(t.tenants.update().where(t.tenants.c.id == demo.tenant_id).values(legal={}))
     created = _buy(gateway, demo, ("main-J-2",))
-    dead = Queues.for_function(test_env.events_exchange, "issue-documents").dead
-    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-    try:
-        channel = connection.channel()
 
-        def ours():
-            method, properties, body = channel.basic_get(dead)
-            if method is None:
-                return None
-            channel.basic_ack(method.delivery_tag)
-            return properties if json.loads(body)["data"]["order_id"] == created["id"] else None
+    def parked():
+        return next((letter for letter in DeadLetters("issue-documents").peek()
+                     if json.loads(letter.body)["data"]["order_id"] == created["id"]), None)
 
-        properties = wait_for(ours, timeout=120, message="the dead letter")
-    finally:
-        connection.close()
-    reason = properties.headers["x-death-reason"]
-    assert reason.startswith("HTTP 422 requisites-missing") and "inn" in reason
-    assert properties.headers["x-attempts"] == 1
+    letter = wait_for(parked, timeout=120, message="the dead letter")
+    assert letter.reason.startswith("HTTP 422 requisites-missing") and "inn" in letter.reason
+    assert letter.attempts == 1 and letter.routing_key == "order.paid"
+    assert _documents(gateway, demo, created)["documents"] == []  # nothing recorded, no number taken
+
+    # the operator completes the requisites (an incomplete set is refused), then replays
+    (tmp_path / "partial.json").write_text(json.dumps({"name": legal["name"]}))
+    assert admin(["requisites", demo.slug, "--file", str(tmp_path / "partial.json")]) == 2
+    (tmp_path / "legal.json").write_text(json.dumps(legal, ensure_ascii=False))
+    assert admin(["requisites", demo.slug, "--file", str(tmp_path / "legal.json")]) == 0
+    capsys.readouterr()
+    assert admin(["dead-letters", "issue-documents", "--replay"]) == 0
+    assert created["id"] in capsys.readouterr().out
+    listed = wait_for(lambda: (d := _documents(gateway, demo, created))["documents"] and
+                      all(x["status"] == "stored" for x in d["documents"]) and d["email"]
+                      and d["email"]["status"] == "sent" and d, timeout=120, message="documents after the replay")
+    assert [d["kind"] for d in listed["documents"]] == ["ticket", "invoice", "act"]
+    assert parked() is None and len(_mails(mail_dir, created["id"])) == 1
 
 
 def _publish(exchange: str, event: dict) -> None:

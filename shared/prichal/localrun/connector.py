@@ -51,7 +51,7 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 # 4xx statuses that still mean "try again later".
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 # Headers RabbitMQ writes when dead-lettering; they describe one trip, not the message.
-_BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
+BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def failure_reason(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {response.text[:500]}"
 
 
-def _text(value: Any) -> str:
+def header_text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
@@ -188,7 +188,7 @@ class FunctionConsumer(threading.Thread):
                     body: bytes) -> None:
         headers = dict(properties.headers or {})
         attempt = _attempt(headers.get("x-attempt"))
-        routing_key = _text(headers.get("x-routing-key") or method.routing_key)
+        routing_key = header_text(headers.get("x-routing-key") or method.routing_key)
         request_headers = {"X-Topic": routing_key, "X-Rabbitmq-Routing-Key": routing_key,
                            "X-Connector": "rabbitmq-connector"}
         if properties.message_id:
@@ -197,7 +197,7 @@ class FunctionConsumer(threading.Thread):
             request_headers["Content-Type"] = properties.content_type
         for name in TRACE_HEADERS:
             if name in headers:
-                request_headers[name] = _text(headers[name])
+                request_headers[name] = header_text(headers[name])
         permanent = False
         try:
             response = self._http.post(self.url, data=body, headers=request_headers, timeout=self.config.timeout)
@@ -215,7 +215,7 @@ class FunctionConsumer(threading.Thread):
     def _retry_or_park(self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties,
                        body: bytes, headers: dict[str, Any], attempt: int, routing_key: str, reason: str,
                        permanent: bool) -> None:
-        kept = {key: value for key, value in headers.items() if not key.startswith(_BROKER_HEADERS)}
+        kept = {key: value for key, value in headers.items() if not key.startswith(BROKER_HEADERS)}
         kept["x-routing-key"] = routing_key
         if permanent or attempt >= self.config.max_attempts:
             kept.update({"x-death-reason": reason, "x-attempts": attempt})
