@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
@@ -74,11 +75,20 @@ def _documents(container, order):
         return uow.documents.for_order(order.id)
 
 
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 @both_renderers
 def test_documents_carry_numbers_requisites_lines_vat_and_words(docs, demo, renderer):
     _rewire(docs, document_renderer=renderer)
+    label = "html" if renderer == "html" else "builtin"
+    tickets_before = _sample("prichal_document_render_seconds_count", kind="ticket", renderer=label)
+    sent_before = _sample("prichal_document_emails_total", outcome="sent")
     order = paid_order(docs, demo, seats=("main-C-1", "main-C-2", "main-C-3"), types=("adult", "child", "adult"))
     result = _issue(docs, order)
+    assert _sample("prichal_document_render_seconds_count", kind="ticket", renderer=label) == tickets_before + 3
+    assert _sample("prichal_document_emails_total", outcome="sent") == sent_before + 1
     assert result["created"] and result["rendered"] == 5 and result["email"] == "sent"
     by_kind = {(d.kind, d.position): d for d in _documents(docs, order)}
     assert [(k.value, p) for k, p in by_kind] == [("ticket", 1), ("ticket", 2), ("ticket", 3), ("invoice", 1),

@@ -18,6 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 from prichal.domain.documents import DocumentKind
+from prichal.observability.metrics import DOCUMENT_RENDER
 
 from .pdf_layouts import BuiltinLayouts
 from .templates import Templates
@@ -41,9 +42,11 @@ class PdfRenderer:
         return self.mode == "html" or self.templates.has_document_templates(slug)
 
     def render(self, slug: str, kind: DocumentKind, context: dict[str, Any]) -> bytes:
-        if self.uses_templates(slug):
-            return self.html.render(slug, kind, context)
-        return self._builtin.render(kind, context)
+        templates = self.uses_templates(slug)
+        with DOCUMENT_RENDER.labels(kind.value, "html" if templates else "builtin").time():
+            if templates:
+                return self.html.render(slug, kind, context)
+            return self._builtin.render(kind, context)
 
     @property
     def html(self) -> HtmlPdfRenderer:

@@ -20,6 +20,11 @@ REQUESTS = Counter("prichal_requests_total", "Function requests by outcome",
                    ["function", "route", "method", "status"])
 HOLDS = Counter("prichal_holds_total", "Hold operations by outcome", ["operation", "outcome"])
 EXPIRED_HOLDS = Counter("prichal_holds_expired_total", "Holds marked expired by the reconciler")
+DOCUMENT_RENDER = Histogram(
+    "prichal_document_render_seconds", "Time to draw one document's PDF", ["kind", "renderer"],
+    buckets=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28),
+)
+DOCUMENT_EMAILS = Counter("prichal_document_emails_total", "Buyer emails with documents by outcome", ["outcome"])
 
 
 def render() -> tuple[bytes, str]:

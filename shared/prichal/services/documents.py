@@ -45,6 +45,7 @@ from prichal.domain.seating import SeatMap
 from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketClaims, TicketSigner
 from prichal.domain.vat import VatRate
+from prichal.observability.metrics import DOCUMENT_EMAILS
 
 from .catalog_reader import CatalogReader
 
@@ -225,15 +226,18 @@ class DocumentService:
             self._mailer().send(message)
         except (MailTemporaryFailure, Unavailable) as exc:
             self._email_done(tenant, order, "pending", error=str(exc))
+            DOCUMENT_EMAILS.labels("deferred").inc()
             raise EmailDeferred(f"the email to the buyer will be retried: {exc}", order_id=order.id) from exc
         except MailPermanentFailure as exc:
             self._email_done(tenant, order, "failed", error=str(exc))
+            DOCUMENT_EMAILS.labels("failed").inc()
             log.error("email for order %s failed permanently: %s", order.number, exc)
             return "failed"
         except BaseException as exc:  # a bug or an interruption: let the lease decide, say why
             self._email_done(tenant, order, "pending", error=f"{type(exc).__name__}: {exc}")
             raise
         self._email_done(tenant, order, "sent", at=self._now())
+        DOCUMENT_EMAILS.labels("sent").inc()
         return "sent"
 
     def _claim(self, uow: UnitOfWork, delivery: EmailDelivery, now: datetime) -> str:
