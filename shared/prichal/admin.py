@@ -103,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _tenants(conn: Connection) -> int:
     rows = conn.execute(text(
-        "SELECT t.slug, t.name, t.payment_provider, t.payment_settings, "
+        "SELECT t.id, t.slug, t.name, t.payment_provider, t.payment_settings, "
         "array_remove(array_agg(d.host ORDER BY d.host), NULL) AS hosts "
         "FROM tenants t LEFT JOIN tenant_domains d ON d.tenant_id = t.id GROUP BY t.id ORDER BY t.slug"))
     for row in rows:
-        print(json.dumps({"slug": row.slug, "name": row.name, "provider": row.payment_provider,
+        print(json.dumps({"id": str(row.id), "slug": row.slug, "name": row.name, "provider": row.payment_provider,
                           "payment_settings": row.payment_settings, "hosts": row.hosts}, ensure_ascii=False))
     return 0
 

@@ -164,6 +164,23 @@ def test_redelivery_makes_nothing_new(docs, demo, sink, owner_engine):
     assert len(sink.for_order(order.number)) == 1
 
 
+def test_a_redelivery_restores_a_stored_document_whose_object_went_missing(docs, demo, sink, s3):
+    order = paid_order(docs, demo, seats=("main-E-7",), types=("adult",))
+    _issue(docs, order)
+    before = {d.id: d for d in _documents(docs, order)}
+    invoice = next(d for d in before.values() if d.kind is DocumentKind.INVOICE)
+    client = ObjectStorage(s3.endpoint_url, s3.bucket, "prichal", "prichal-secret", "us-east-1")._client
+    client.delete_object(Bucket=s3.bucket, Key=invoice.s3_key)
+
+    result = _issue(docs, order)
+    assert (result["created"], result["rendered"], result["email"]) == (False, 1, "sent")
+    after = {d.id: d for d in _documents(docs, order)}
+    assert [(d.number, d.s3_key) for d in after.values()] == [(d.number, d.s3_key) for d in before.values()]
+    restored = docs.storage.get(invoice.s3_key)
+    assert hashlib.sha256(restored).hexdigest() == after[invoice.id].sha256 == invoice.sha256  # the same file
+    assert len(sink.messages) == 1
+
+
 def test_numbers_are_consecutive_per_kind(docs, demo):
     first, second = paid_order(docs, demo, seats=("main-E-1",), types=("adult",)), \
         paid_order(docs, demo, seats=("main-E-2", "main-E-3"), types=("adult", "adult"))

@@ -53,6 +53,17 @@ class ObjectStorage:
             raise StorageUnavailable(f"could not store {key}: {exc}") from exc
         return StoredObject(key, digest, len(data))
 
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StorageUnavailable(f"could not look up {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"could not look up {key}: {exc}") from exc
+        return True
+
     def get(self, key: str) -> bytes:
         try:
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -9,7 +9,9 @@ set of documents with one set of numbers and at most one email.
    gapless and never reused; a second delivery finds the rows and takes none.
 2. **Store**: render and upload what is not stored yet, then mark it stored with its
    sha256 and size. A crash in between re-renders the same documents under the same
-   numbers and keys: the objects are overwritten, never duplicated.
+   numbers and keys: the objects are overwritten, never duplicated. A redelivery also
+   restores a stored document whose object has gone missing (a bucket lost or restored
+   from an older backup), under the same number and key.
 3. **Email** the buyer once (see ``_email``).
 
 A failure that cannot succeed by retrying — a seller without requisites, an unknown order
@@ -141,7 +143,7 @@ class DocumentService:
     def _store(self, tenant: Tenant, order: Order, recorded: list[IssuedDocument],
                context: Callable[[], dict[str, Any]]) -> dict[str, bytes]:
         """Render and upload the documents not stored yet; returns their PDFs by id."""
-        pending = [document for document in recorded if not document.stored]
+        pending = [document for document in recorded if not document.stored or not self._present(document)]
         if not pending:
             return {}
         rendered: dict[str, bytes] = {}
@@ -157,6 +159,13 @@ class DocumentService:
             uow.log.record("documents.stored", "order", order.id, "system", order.id, count=len(stored))
             uow.commit()
         return rendered
+
+    def _present(self, document: IssuedDocument) -> bool:
+        if self._storage.exists(document.s3_key):
+            return True
+        log.warning("document %s (%s) was stored but its object %s is missing: drawing it again",
+                    document.display_number, document.kind.value, document.s3_key)
+        return False
 
     # --- template contexts -----------------------------------------------------------------
     def _context(self, tenant: Tenant, seller: Requisites, order: Order) -> dict[str, Any]:
