@@ -38,6 +38,7 @@ from reportlab.platypus import Flowable, HRFlowable, Paragraph, SimpleDocTemplat
 from reportlab.platypus.doctemplate import LayoutError
 
 from prichal.domain.documents import DocumentDoesNotFit, DocumentKind
+from prichal.domain.vat import VatRate
 
 from .templates import PACKAGE_TEMPLATES, QR_MASK, rub, vat_rate
 
@@ -266,7 +267,7 @@ class BuiltinLayouts:
                                            ("ALIGN", (4, 1), (4, -1), "RIGHT"), ("ALIGN", (6, 1), (7, -1), "RIGHT")])
         total = rub(c["total"])
         sums = [["Итого:", total]]
-        sums += [[f"{vat.label}:", "—" if vat.rate.value == "none" else rub(vat.amount)] for vat in c["vat_lines"]]
+        sums += [[f"{vat.label}:", "—" if vat.rate is VatRate.NONE else rub(vat.amount)] for vat in c["vat_lines"]]
         sums.append(["Всего к оплате:", total])
         totals = Table(sums, colWidths=[50 * mm, 25 * mm], hAlign="RIGHT",
                        style=[*PLAIN, ("FONT", (0, 0), (-1, -1), BOLD, BASE_SIZE), ("ALIGN", (0, 0), (-1, -1), "RIGHT"),
