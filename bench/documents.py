@@ -150,7 +150,7 @@ def main() -> None:
                       "documents": documents, "orders": args.orders, "emails": mails,
                       "rendered": {"ticket": args.orders * args.seats, "invoice": args.orders, "act": args.orders},
                       "seconds": round(elapsed, 2), "render_seconds": round(render_seconds, 2),
-                      "render_only_per_s_per_process": round(documents / render_seconds, 1),
+                      "render_share": round(render_seconds / (elapsed * args.processes), 2),
                       "goal_per_core": GOAL_PER_CORE}))
 
 
