@@ -66,7 +66,10 @@ def ticket_key(request: Request) -> dict[str, Any]:
     raw = signer.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {"algorithm": "Ed25519", "kid": signer.kid, "public_key": b64encode(raw).decode(),
             "public_key_pem": public_key_pem(signer.public_key),
-            "format": f"{PREFIX}.<base64url JSON claims>.<base64url signature of '{PREFIX}.<claims>'>"}
+            "format": f"{PREFIX}.<base64url packed claims>.<base64url signature of '{PREFIX}.<claims>'>",
+            "claims": "kid 8 bytes | ticket UUID 16 | sailing UUID 16 | order u32 | departure u32 minutes since "
+                      "1970 UTC | UTC offset i16 minutes | tenant slug u8 length + UTF-8 | seat id u8 length + "
+                      "UTF-8 (empty: free seating); big-endian"}
 
 
 handle = app.openfaas_handler
