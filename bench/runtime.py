@@ -45,9 +45,10 @@ class Runtime:
         self.url = f"http://127.0.0.1:{self.port}"
         self.redis_prefix = f"prichal:bench:{token}:"
         self.exchange = f"prichal.bench.{token}"
+        self.mail = tempfile.TemporaryDirectory(prefix="prichal-bench-mail-")  # not the developer's mail folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": database_url,
                     "REDIS_PREFIX": self.redis_prefix, "EVENTS_EXCHANGE": self.exchange,
-                    "S3_PORT": str(free_port()), "MAIL_SINK_PORT": str(free_port()),
+                    "S3_PORT": str(free_port()), "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self.mail.name,
                     "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads)}
         self.command = [sys.executable, "-m", "prichal.localrun", "--port", str(self.port), "--no-seed",
                         "--workers", str(workers), "--threads", str(threads)]
@@ -115,6 +116,7 @@ class Runtime:
             say(f"could not delete exchange {self.exchange}: {exc!r}")
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
+        self.mail.cleanup()
 
 
 def bench_database_url(base: str) -> str:
