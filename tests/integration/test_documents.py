@@ -17,9 +17,10 @@ from sqlalchemy import func, select, text
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.object_storage import ObjectStorage
-from prichal.domain.documents import DocumentKind, MissingRequisites, document_lines
+from prichal.domain.documents import DocumentKind, MissingRequisites, TemplateBroken, document_lines
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.ticket_codes import verify
+from prichal.entrypoints.problems import status_for
 from tests.documents_support import (
     SmtpSink,
     moto_s3,
@@ -352,6 +353,18 @@ def test_a_tenant_template_override_wins(docs, demo, tmp_path):
     assert "Счёт на оплату" in pdf_text(docs.storage.get(invoice.s3_key))
     # a tenant with templates of its own gets all its documents from templates (they may share partials)
     assert all("WeasyPrint" in pdf_producer(docs.storage.get(d.s3_key)) for d in documents)
+
+
+def test_a_broken_tenant_template_is_a_permanent_failure_that_names_the_template(docs, demo, tmp_path):
+    (tmp_path / demo.slug).mkdir()
+    (tmp_path / demo.slug / "invoice.html").write_text('{% extends "base.html" %}{% block body %}\n{{ total|rub }\n'
+                                                       "{% endblock %}")
+    _rewire(docs, document_templates_dir=str(tmp_path))
+    order = paid_order(docs, demo, seats=("main-H-4",), types=("adult",))
+    with pytest.raises(TemplateBroken) as raised:
+        _issue(docs, order)
+    assert f"the documents template invoice.html, line 2 of tenant {demo.slug}" in raised.value.detail
+    assert status_for(raised.value) == 422  # the connector parks it at once, with this reason
 
 
 def test_a_tenant_with_only_email_templates_keeps_the_built_in_documents(docs, demo, tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import segno
 
+from prichal.domain.documents import TemplateBroken
 from prichal.domain.vat import VatRate
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -91,4 +92,10 @@ class Templates:
         return found
 
     def render(self, slug: str, family: str, name: str, context: dict[str, Any]) -> str:
-        return self.environment(slug, family).get_template(name).render(context)
+        try:
+            return self.environment(slug, family).get_template(name).render(context)
+        except jinja2.TemplateError as exc:
+            where = f"{getattr(exc, 'name', None) or name}, line {exc.lineno}" if getattr(exc, "lineno", None) \
+                else name
+            raise TemplateBroken(f"the {family} template {where} of tenant {slug} cannot be rendered: "
+                                 f"{type(exc).__name__}: {exc}", template=name) from exc

@@ -55,6 +55,14 @@ class DocumentDoesNotFit(InvalidInput):
     title = "The document does not fit its page"
 
 
+class TemplateBroken(InvalidInput):
+    """A tenant's own document or email template cannot be rendered (a syntax error, a bad
+    filter): permanent until someone fixes the template."""
+
+    code = "template-broken"
+    title = "A template cannot be rendered"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedDocument:
     kind: DocumentKind
