@@ -130,6 +130,26 @@ def header_text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def original_routing_key(headers: dict[str, Any], delivered_with: str) -> str:
+    """The event's own routing key: dead-lettering replaces it, so republishes carry it along."""
+    return header_text(headers.get("x-routing-key") or delivered_with)
+
+
+def message_headers(headers: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The message's own headers: without the broker's trip records, nor ``drop``."""
+    return {key: value for key, value in headers.items() if not key.startswith(BROKER_HEADERS) and key not in drop}
+
+
+def republished(properties: BasicProperties, headers: dict[str, Any], expiration: str | None = None) -> BasicProperties:
+    """The properties of a message published again: the same message, persistent, new headers."""
+    return BasicProperties(
+        content_type=properties.content_type, content_encoding=properties.content_encoding,
+        headers=headers, delivery_mode=pika.DeliveryMode.Persistent, correlation_id=properties.correlation_id,
+        message_id=properties.message_id, timestamp=properties.timestamp, type=properties.type,
+        app_id=properties.app_id, expiration=expiration,
+    )
+
+
 class FunctionConsumer(threading.Thread):
     """Consumes one function's queue on its own blocking connection, reconnecting with backoff.
 
@@ -188,7 +208,7 @@ class FunctionConsumer(threading.Thread):
                     body: bytes) -> None:
         headers = dict(properties.headers or {})
         attempt = _attempt(headers.get("x-attempt"))
-        routing_key = header_text(headers.get("x-routing-key") or method.routing_key)
+        routing_key = original_routing_key(headers, method.routing_key)
         request_headers = {"X-Topic": routing_key, "X-Rabbitmq-Routing-Key": routing_key,
                            "X-Connector": "rabbitmq-connector"}
         if properties.message_id:
@@ -215,7 +235,7 @@ class FunctionConsumer(threading.Thread):
     def _retry_or_park(self, channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties,
                        body: bytes, headers: dict[str, Any], attempt: int, routing_key: str, reason: str,
                        permanent: bool) -> None:
-        kept = {key: value for key, value in headers.items() if not key.startswith(BROKER_HEADERS)}
+        kept = message_headers(headers)
         kept["x-routing-key"] = routing_key
         if permanent or attempt >= self.config.max_attempts:
             kept.update({"x-death-reason": reason, "x-attempts": attempt})
@@ -228,14 +248,8 @@ class FunctionConsumer(threading.Thread):
             target, expiration = self.queues.retry, str(backoff)
             log.warning("rabbitmq %s: %s attempt %d failed (%s); retry in %d ms",
                         self.function.name, routing_key, attempt, reason[:200], backoff)
-        republished = BasicProperties(
-            content_type=properties.content_type, content_encoding=properties.content_encoding,
-            headers=kept, delivery_mode=pika.DeliveryMode.Persistent, correlation_id=properties.correlation_id,
-            message_id=properties.message_id, timestamp=properties.timestamp, type=properties.type,
-            app_id=properties.app_id, expiration=expiration,
-        )
         try:
-            channel.basic_publish("", target, body, republished, mandatory=True)
+            channel.basic_publish("", target, body, republished(properties, kept, expiration), mandatory=True)
         except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as exc:
             log.error("rabbitmq %s: could not republish to %s (%s); requeueing", self.function.name, target, exc)
             channel.basic_nack(method.delivery_tag, requeue=True)

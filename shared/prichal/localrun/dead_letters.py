@@ -21,7 +21,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from .connector import BROKER_HEADERS, ConnectorConfig, Queues, header_text
+from .connector import ConnectorConfig, Queues, header_text, message_headers, original_routing_key, republished
 
 PARKING_HEADERS = ("x-death-reason", "x-attempts", "x-attempt")
 
@@ -45,7 +45,7 @@ class DeadLetter:
 
 def _letter(properties: BasicProperties, routing_key: str, body: bytes) -> DeadLetter:
     headers = properties.headers or {}
-    return DeadLetter(routing_key=header_text(headers.get("x-routing-key") or routing_key),
+    return DeadLetter(routing_key=original_routing_key(headers, routing_key),
                       reason=header_text(headers.get("x-death-reason", "")), attempts=int(headers.get("x-attempts", 0)),
                       message_id=properties.message_id, body=body)
 
@@ -93,15 +93,9 @@ class DeadLetters:
                 if method is None:
                     break
                 letter = _letter(properties, method.routing_key, body)
-                headers = {key: value for key, value in (properties.headers or {}).items()
-                           if not key.startswith(BROKER_HEADERS) and key not in PARKING_HEADERS}
+                headers = message_headers(properties.headers or {}, drop=PARKING_HEADERS)
                 headers["x-routing-key"] = letter.routing_key
-                channel.basic_publish("", self.queues.main, body, BasicProperties(
-                    content_type=properties.content_type, content_encoding=properties.content_encoding,
-                    headers=headers, delivery_mode=pika.DeliveryMode.Persistent,
-                    correlation_id=properties.correlation_id, message_id=properties.message_id,
-                    timestamp=properties.timestamp, type=properties.type, app_id=properties.app_id),
-                    mandatory=True)
+                channel.basic_publish("", self.queues.main, body, republished(properties, headers), mandatory=True)
                 channel.basic_ack(method.delivery_tag)
                 replayed.append(letter)
             return replayed
