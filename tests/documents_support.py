@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import threading
 import uuid
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from pyzbar.pyzbar import decode
 from prichal.domain.holds import Hold, HoldStatus
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.pricing import OrderLine
-from prichal.localrun.s3server import S3Server, _wait_until_up, ensure_bucket, free_port, server_command
+from prichal.localrun.s3server import free_port, spawn_s3_server
 
 
 def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", "child"),
@@ -129,14 +128,8 @@ def pdf_text(data: bytes) -> str:
 @contextmanager
 def moto_s3(bucket: str = "prichal"):
     """A moto S3 server of our own (``start_s3`` would export its address to the whole process)."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(server_command(port),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = S3Server(endpoint, bucket, process)
+    server = spawn_s3_server(bucket)
     try:
-        _wait_until_up(endpoint, process, 30)
-        ensure_bucket(endpoint, bucket)
         yield server
     finally:
         server.stop()

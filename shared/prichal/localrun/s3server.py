@@ -91,9 +91,16 @@ def start_s3(preexec_fn: Callable[[], None] | None = None, timeout: float = 30.0
     if configured:
         ensure_bucket(configured, bucket)
         return S3Server(configured, bucket)
-    preferred = int(os.environ.get("S3_PORT", DEFAULT_PORT))
+    server = spawn_s3_server(bucket, int(os.environ.get("S3_PORT", DEFAULT_PORT)), preexec_fn, timeout)
+    os.environ["S3_ENDPOINT_URL"] = server.endpoint_url
+    return server
+
+
+def spawn_s3_server(bucket: str, preferred_port: int = 0, preexec_fn: Callable[[], None] | None = None,
+                    timeout: float = 30.0) -> S3Server:
+    """A moto S3 server of our own on ``preferred_port`` (another free one when taken), with the bucket."""
     for attempt in range(3):  # another process may grab the port between our check and moto's bind
-        port = free_port(preferred if attempt == 0 else 0)
+        port = free_port(preferred_port if attempt == 0 else 0)
         endpoint = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
             server_command(port),
@@ -110,7 +117,6 @@ def start_s3(preexec_fn: Callable[[], None] | None = None, timeout: float = 30.0
         except BaseException:
             server.stop()
             raise
-        os.environ["S3_ENDPOINT_URL"] = endpoint
         log.info("moto S3 server on %s (pid %d)", endpoint, process.pid)
         return server
     raise RuntimeError("the moto S3 server would not start (is moto[server] installed?)")
