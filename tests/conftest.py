@@ -102,16 +102,26 @@ def owner_engine(test_env: TestEnv):
     engine.dispose()
 
 
-@pytest.fixture
-def demo(owner_engine, clock: FakeClock):
+def _new_demo(owner_engine, clock: FakeClock):
     """A fresh demo tenant (own slug and hosts) with sailings from tomorrow on."""
     from prichal.localrun.seed import ZONE, build_demo
 
     slug = f"t-{uuid.uuid4().hex[:8]}"
     with owner_engine.begin() as conn:
-        ids = build_demo(conn, slug=slug, hosts=(f"{slug}.example.test",), days=2,
-                         start=clock.now.astimezone(ZONE).date() + timedelta(days=1))
-    return ids
+        return build_demo(conn, slug=slug, hosts=(f"{slug}.example.test",), days=2,
+                          start=clock.now.astimezone(ZONE).date() + timedelta(days=1))
+
+
+@pytest.fixture
+def demo(owner_engine, clock: FakeClock):
+    """A fresh demo tenant (own slug and hosts) with sailings from tomorrow on."""
+    return _new_demo(owner_engine, clock)
+
+
+@pytest.fixture
+def other_demo(owner_engine, clock: FakeClock):
+    """A second tenant, built exactly as ``demo`` builds the first."""
+    return _new_demo(owner_engine, clock)
 
 
 def assigned_sailing(ids) -> str:

@@ -90,17 +90,6 @@ def fresh(container, owner_engine, demo):
     return unchanged
 
 
-@pytest.fixture
-def other_demo(owner_engine, clock):
-    """A second tenant, built exactly as the ``demo`` fixture builds the first."""
-    from prichal.localrun.seed import ZONE, build_demo
-
-    slug = f"t-{uuid.uuid4().hex[:8]}"
-    with owner_engine.begin() as conn:
-        return build_demo(conn, slug=slug, hosts=(f"{slug}.example.test",), days=2,
-                          start=clock.now.astimezone(ZONE).date() + timedelta(days=1))
-
-
 # --- unknown sailing ------------------------------------------------------------------------
 UNKNOWN_SAILING = "7d1c3f0e-5a8b-4c2d-9e6f-0a1b2c3d4e5f"
 

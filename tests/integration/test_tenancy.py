@@ -17,17 +17,6 @@ from tests.support import call
 TENANT_TABLES = [t.piers, t.vessels, t.seat_maps, t.seats, t.programs, t.sailings, t.tariffs]
 
 
-@pytest.fixture
-def other_demo(owner_engine, clock):
-    """A second tenant, built exactly as the ``demo`` fixture builds the first."""
-    from prichal.localrun.seed import ZONE, build_demo
-
-    slug = f"t-{uuid.uuid4().hex[:8]}"
-    with owner_engine.begin() as conn:
-        return build_demo(conn, slug=slug, hosts=(f"{slug}.example.test",), days=2,
-                          start=clock.now.astimezone(ZONE).date() + timedelta(days=1))
-
-
 def _scope(conn, tenant_id: str) -> None:
     conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
 
