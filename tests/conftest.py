@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pika
 import pytest
 import redis as redis_lib
 from sqlalchemy import create_engine, text
@@ -122,6 +124,21 @@ def demo(owner_engine, clock: FakeClock):
 def other_demo(owner_engine, clock: FakeClock):
     """A second tenant, built exactly as ``demo`` builds the first."""
     return _new_demo(owner_engine, clock)
+
+
+@contextmanager
+def bound_queue(exchange: str, routing_key: str) -> Iterator[tuple[pika.adapters.blocking_connection.BlockingChannel,
+                                                                     str]]:
+    """A private queue bound to the topic ``exchange`` for ``routing_key``: (channel, queue name)."""
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        queue = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(queue, exchange, routing_key=routing_key)
+        yield channel, queue
+    finally:
+        connection.close()
 
 
 def assigned_sailing(ids) -> str:

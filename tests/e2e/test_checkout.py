@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
-from tests.conftest import RABBITMQ_URL, assigned_sailing, free_sailing
+from tests.conftest import assigned_sailing, bound_queue, free_sailing
 from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
 
 SANDBOX_SECRET = "sandbox-secret"
@@ -38,25 +38,20 @@ def gateway(test_env):
 @pytest.fixture
 def events(test_env):
     """A queue bound to this run's exchange for every order event; yields a reader."""
-    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-    channel = connection.channel()
-    channel.exchange_declare(test_env.events_exchange, exchange_type="topic", durable=True)
-    queue = channel.queue_declare("", exclusive=True).method.queue
-    channel.queue_bind(queue, test_env.events_exchange, routing_key="order.#")
+    with bound_queue(test_env.events_exchange, "order.#") as (channel, queue):
 
-    def read(order_id: str, event_type: str) -> tuple[dict, pika.BasicProperties]:
-        def find():
-            while True:
-                method, properties, body = channel.basic_get(queue, auto_ack=True)
-                if method is None:
-                    return None
-                message = json.loads(body)
-                if message["type"] == event_type and message["data"]["order_id"] == order_id:
-                    return message, properties
-        return wait_for(find, timeout=60, message=f"{event_type} for {order_id}")
+        def read(order_id: str, event_type: str) -> tuple[dict, pika.BasicProperties]:
+            def find():
+                while True:
+                    method, properties, body = channel.basic_get(queue, auto_ack=True)
+                    if method is None:
+                        return None
+                    message = json.loads(body)
+                    if message["type"] == event_type and message["data"]["order_id"] == order_id:
+                        return message, properties
+            return wait_for(find, timeout=60, message=f"{event_type} for {order_id}")
 
-    yield read
-    connection.close()
+        yield read
 
 
 def _hold(gateway, demo, body, client="buyer-1"):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-import pika
 import pytest
 from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.rabbitmq import EventPublisher
 from prichal.services.outbox import OutboxRelay
-from tests.conftest import RABBITMQ_URL
+from tests.conftest import bound_queue
 from tests.support import call
 
 LOCAL = {"X-Forwarded-For": "127.0.0.1"}  # an address on the sandbox provider's allowlist
@@ -49,13 +48,8 @@ def test_webhook_bad_input_is_4xx_and_records_nothing(container, demo, owner_eng
 
 @pytest.fixture
 def queue(test_env):
-    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
-    channel = connection.channel()
-    channel.exchange_declare(test_env.events_exchange, exchange_type="topic", durable=True)
-    name = channel.queue_declare("", exclusive=True).method.queue
-    channel.queue_bind(name, test_env.events_exchange, routing_key="test.#")
-    yield channel, name
-    connection.close()
+    with bound_queue(test_env.events_exchange, "test.#") as bound:
+        yield bound
 
 
 def test_relay_publishes_once_with_confirms_and_trace_headers(container, demo, queue):
