@@ -44,7 +44,8 @@ from .templates import PACKAGE_TEMPLATES, QR_MASK, rub, vat_rate
 
 FONT, BOLD = "PrichalDoc", "PrichalDoc-Bold"
 INK = colors.HexColor("#111111")
-MUTED = colors.HexColor("#555555")
+MUTED_HEX = "#555555"
+MUTED = colors.HexColor(MUTED_HEX)
 RULE = colors.HexColor("#333333")
 HEADER_FILL = colors.HexColor("#eeeeee")
 BASE_SIZE = 9.5
@@ -97,7 +98,7 @@ def _color(value: Any, default: colors.Color = INK) -> colors.Color:
 
 
 def _muted(text: str) -> str:
-    return f'<font size="8" color="#555555">{text}</font>'
+    return f'<font size="8" color="{MUTED_HEX}">{text}</font>'
 
 
 GRID = [("FONT", (0, 0), (-1, -1), FONT, BASE_SIZE), ("GRID", (0, 0), (-1, -1), 0.6, RULE),
