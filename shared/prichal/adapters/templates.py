@@ -95,7 +95,7 @@ class Templates:
         try:
             return self.environment(slug, family).get_template(name).render(context)
         except jinja2.TemplateError as exc:
-            where = f"{getattr(exc, 'name', None) or name}, line {exc.lineno}" if getattr(exc, "lineno", None) \
-                else name
+            line = getattr(exc, "lineno", None)  # syntax and runtime errors know where they are
+            where = f"{getattr(exc, 'name', None) or name}, line {line}" if line else name
             raise TemplateBroken(f"the {family} template {where} of tenant {slug} cannot be rendered: "
                                  f"{type(exc).__name__}: {exc}", template=name) from exc
