@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Column, Connection, select, update
 
 from prichal.domain.holds import Hold, HoldStatus
 
@@ -57,12 +57,7 @@ class HoldRepository:
 
     # --- free seating: sold + held never exceeds capacity (a CHECK on sailings) -----------
     def reserve_places(self, sailing_id: str, quantity: int) -> bool:
-        updated = self.conn.execute(
-            update(sailings)
-            .where(sailings.c.id == sailing_id,
-                   sailings.c.places_sold + sailings.c.places_held + quantity <= sailings.c.capacity)
-            .values(places_held=sailings.c.places_held + quantity).returning(sailings.c.id)).first()
-        return updated is not None
+        return self._add_within_capacity(sailing_id, quantity, sailings.c.places_held)
 
     def sell_places(self, sailing_id: str, quantity: int) -> None:
         """Held places of a paid order become sold (the sum, and so the check, is unchanged)."""
@@ -71,11 +66,15 @@ class HoldRepository:
 
     def sell_places_again(self, sailing_id: str, quantity: int) -> bool:
         """Sell places of an order whose hold was already given back, if they are still free."""
+        return self._add_within_capacity(sailing_id, quantity, sailings.c.places_sold)
+
+    def _add_within_capacity(self, sailing_id: str, quantity: int, counter: Column[int]) -> bool:
+        """Add ``quantity`` to held or sold places unless sold + held would pass the capacity."""
         updated = self.conn.execute(
             update(sailings)
             .where(sailings.c.id == sailing_id,
                    sailings.c.places_sold + sailings.c.places_held + quantity <= sailings.c.capacity)
-            .values(places_sold=sailings.c.places_sold + quantity).returning(sailings.c.id)).first()
+            .values({counter: counter + quantity}).returning(sailings.c.id)).first()
         return updated is not None
 
     def return_places(self, sailing_id: str, quantity: int) -> None:
