@@ -12,7 +12,7 @@ services:
 
 ## Set up, migrate, seed the demo tenant and serve every function at http://127.0.0.1:8080/function/<name>
 run: venv services
-	$(VENV)/python -m prichal.localrun
+	$(VENV)/python -m prichal_localrun
 
 ## Lint and run the whole test suite against the real PostgreSQL, Redis and RabbitMQ
 test: venv services lint

@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from prichal.adapters.db import migrate  # noqa: E402
 from prichal.bootstrap import Container  # noqa: E402
 from prichal.config import Settings  # noqa: E402
-from prichal.localrun.seed import ZONE, build_demo  # noqa: E402
+from prichal_localrun.seed import ZONE, build_demo  # noqa: E402
 from tests.documents_support import SmtpSink, moto_s3, order_paid_event, paid_order  # noqa: E402
 
 PG = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")

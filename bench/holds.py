@@ -11,7 +11,7 @@ Three measurements through the local gateway (``/function/<name>``), all on 127.
 3. race   1,000 buyers (threads, 64 released together by a barrier) for the seats of one fresh
           sailing; the seat map, the 201 answers and PostgreSQL must agree (no seat twice).
 
-Without ``--url`` it starts its own runtime (``python -m prichal.localrun``) on a free port
+Without ``--url`` it starts its own runtime (``python -m prichal_localrun``) on a free port
 against the database ``prichal_bench`` with its own Redis prefix and events exchange, and
 cleans all of it up at the end. Progress goes to stderr; the last line of stdout is one
 JSON object with the figures. Goals are printed next to the figures, never asserted.

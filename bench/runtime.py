@@ -37,7 +37,7 @@ def free_port() -> int:
 
 
 class Runtime:
-    """``python -m prichal.localrun`` on a free port with isolated database, Redis keys and exchange."""
+    """``python -m prichal_localrun`` on a free port with isolated database, Redis keys and exchange."""
 
     def __init__(self, database_url: str, workers: int, threads: int) -> None:
         token = uuid.uuid4().hex[:10]
@@ -50,7 +50,7 @@ class Runtime:
                     "REDIS_PREFIX": self.redis_prefix, "EVENTS_EXCHANGE": self.exchange,
                     "S3_PORT": str(free_port()), "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self.mail.name,
                     "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads)}
-        self.command = [sys.executable, "-m", "prichal.localrun", "--port", str(self.port), "--no-seed",
+        self.command = [sys.executable, "-m", "prichal_localrun", "--port", str(self.port), "--no-seed",
                         "--workers", str(workers), "--threads", str(threads)]
         self.log = tempfile.NamedTemporaryFile(prefix="prichal-bench-runner-", suffix=".log", delete=False)
         self.process: subprocess.Popen[bytes] | None = None
@@ -141,7 +141,7 @@ def drop_database(url: str) -> None:
 def create_tenant(database_url: str, days: int) -> tuple[str, list[str]]:
     """A fresh tenant from tomorrow on (sales are open for every sailing): slug, id, assigned sailing ids."""
     from prichal.adapters.db.engine import make_owner_engine
-    from prichal.localrun.seed import build_demo
+    from prichal_localrun.seed import build_demo
 
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     start = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=1)

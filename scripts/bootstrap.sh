@@ -39,7 +39,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha
-want=$(cat requirements-dev.txt shared/pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements-dev.txt shared/pyproject.toml sandbox/pyproject.toml localrun/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "bootstrap: installing packages into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip

@@ -106,7 +106,7 @@ def owner_engine(test_env: TestEnv):
 
 def _new_demo(owner_engine, clock: FakeClock):
     """A fresh demo tenant (own slug and hosts) with sailings from tomorrow on."""
-    from prichal.localrun.seed import ZONE, build_demo
+    from prichal_localrun.seed import ZONE, build_demo
 
     slug = f"t-{uuid.uuid4().hex[:8]}"
     with owner_engine.begin() as conn:

@@ -22,7 +22,7 @@ from pyzbar.pyzbar import decode
 from prichal.domain.holds import Hold, HoldStatus
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.pricing import OrderLine
-from prichal.localrun.s3server import free_port, spawn_s3_server
+from prichal_localrun.s3server import free_port, spawn_s3_server
 
 
 def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", "child"),

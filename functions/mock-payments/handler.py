@@ -1,7 +1,7 @@
 """mock-payments: the sandbox payment provider, a YooKassa API v3 look-alike with its own
 confirmation page, notifications and test controls (no tenant: callers authenticate as a shop).
 
-The rules and the test-control API are documented in ``prichal.services.sandbox_payments``;
+The rules and the test-control API are documented in ``prichal_sandbox.service``;
 this module only maps routes to it and shapes JSON or HTML answers.
 """
 
@@ -11,8 +11,9 @@ from urllib.parse import parse_qs
 
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request, Response
-from prichal.entrypoints.sandbox_pages import STATUS_TEXT, checkout_page, message_page
-from prichal.services.sandbox_payments import Answer, Operation, SandboxError, SandboxPayments
+from prichal_sandbox.bootstrap import sandbox_payments
+from prichal_sandbox.pages import STATUS_TEXT, checkout_page, message_page
+from prichal_sandbox.service import Answer, Operation, SandboxError, SandboxPayments
 
 app = function_app("mock-payments", "Sandbox payments",
                    "A YooKassa API v3 look-alike for demos and tests: payments, refunds, a confirmation "
@@ -21,7 +22,7 @@ HTML = "text/html; charset=utf-8"
 
 
 def sandbox() -> SandboxPayments:
-    return container().sandbox_payments
+    return sandbox_payments(container())
 
 
 def _json(answer: Answer) -> Response:
@@ -101,7 +102,7 @@ def decide(request: Request, payment_id: str) -> Response:
     return _html(200, message_page("Готово", f"Платёж {STATUS_TEXT[payment['status']]}."))
 
 
-# --- test controls (see prichal.services.sandbox_payments) ------------------------------------------
+# --- test controls (see prichal_sandbox.service) ------------------------------------------
 
 @app.route("GET", "/sandbox/payments/{payment_id}", tenant=False, errors=(401, 404))
 def inspect_payment(request: Request, payment_id: str) -> Response:

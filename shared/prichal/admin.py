@@ -173,7 +173,14 @@ def _requisites_problems(legal: dict[str, Any]) -> str:
 
 
 def _dead_letters(function: str, replay: bool, limit: int) -> int:
-    from prichal.localrun.dead_letters import DeadLetters, NoSuchQueue
+    try:  # the local runtime's package; not installed in production images
+        from prichal_localrun.dead_letters import DeadLetters, NoSuchQueue
+    except ModuleNotFoundError as exc:
+        if exc.name != "prichal_localrun" and not (exc.name or "").startswith("prichal_localrun."):
+            raise
+        print("dead-letters needs the local runtime's package prichal-localrun "
+              "(pip install -e ./localrun, or make venv)", file=sys.stderr)
+        return 2
 
     queue = DeadLetters(function)
     try:

@@ -47,7 +47,6 @@ from prichal.services.payments import PaymentService
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
-    from prichal.services.sandbox_payments import SandboxPayments
 
 log = logging.getLogger("prichal.bootstrap")
 
@@ -112,18 +111,6 @@ class Container:
     def catalog(self) -> CatalogService:
         return CatalogService(self.uow, self.hold_store, self.catalog_reader, self.now,
                               self.settings.seat_status_cache_seconds)
-
-    @cached_property
-    def sandbox_payments(self) -> SandboxPayments:
-        """The sandbox payment provider (``mock-payments``); imported lazily, no other function needs it."""
-        from prichal.adapters.http_notify import post_json
-        from prichal.adapters.sandbox_store import SandboxStore
-        from prichal.services.sandbox_payments import SandboxPayments
-
-        s = self.settings
-        return SandboxPayments(SandboxStore(self.redis, s.redis_prefix), secret=s.mock_payments_secret,
-                               public_url=s.mock_payments_public_url, notify_url=s.mock_payments_notify_url,
-                               now=self.now, deliver=post_json)
 
     def payment_provider(self, tenant: Tenant, name: str | None = None) -> PaymentProvider:
         """The tenant's provider client, kept per process for its connection pool."""

@@ -1,4 +1,4 @@
-"""Run the local runtime (``python -m prichal.localrun``) as a subprocess for end-to-end tests.
+"""Run the local runtime (``python -m prichal_localrun``) as a subprocess for end-to-end tests.
 
 ``run_gateway(stack_path, env=..., seed=...)`` starts it on a free port, waits until the
 gateway answers and the connector threads are up, yields the base URL and stops it with
@@ -38,13 +38,13 @@ T = TypeVar("T")
 
 
 def free_port() -> int:
-    from prichal.localrun.s3server import free_port as pick
+    from prichal_localrun.s3server import free_port as pick
 
     return pick()
 
 
 class RunnerProcess:
-    """One ``python -m prichal.localrun`` child with its output in a temporary log file."""
+    """One ``python -m prichal_localrun`` child with its output in a temporary log file."""
 
     def __init__(self, stack_path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
                  seed: bool = False, migrate: bool = False, port: int | None = None,
@@ -55,7 +55,7 @@ class RunnerProcess:
         self._mail = tempfile.TemporaryDirectory(prefix="prichal-mail-")  # not the developer's own sink folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
                     "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name, **(env or {})}
-        self.args = [sys.executable, "-m", "prichal.localrun", "--stack", str(self.stack_path),
+        self.args = [sys.executable, "-m", "prichal_localrun", "--stack", str(self.stack_path),
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
         if not (migrate or seed):
             self.args.append("--no-migrate")
@@ -179,7 +179,7 @@ def fixture_isolation() -> dict[str, str]:
 
 def cleanup_fixture(env: Mapping[str, str]) -> None:
     """Delete the broker objects and Redis keys a fixture-stack run created."""
-    from prichal.localrun.connector import Queues
+    from prichal_localrun.connector import Queues
 
     queues = Queues.for_function(env["EVENTS_EXCHANGE"], "consumer")
     delete_rabbitmq_objects(env["EVENTS_EXCHANGE"], [queues.main, queues.retry, queues.dead])

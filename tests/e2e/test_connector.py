@@ -18,8 +18,8 @@ import pika
 import pytest
 import redis
 
-from prichal.localrun.connector import Queues, declare_topology
-from prichal.localrun.stack import load_stack
+from prichal_localrun.connector import Queues, declare_topology
+from prichal_localrun.stack import load_stack
 from tests.e2e.gateway_harness import (
     FIXTURE_STACK,
     RABBITMQ_URL,

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 import redis
 
-from prichal.localrun.cron import parse_schedule
+from prichal_localrun.cron import parse_schedule
 from tests.e2e.gateway_harness import REDIS_URL, fixture_runtime, wait_for
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
 from prichal.admin import main as admin
-from prichal.localrun.dead_letters import DeadLetters
+from prichal_localrun.dead_letters import DeadLetters
 from tests.conftest import RABBITMQ_URL, assigned_sailing
 from tests.documents_support import pdf_text
 from tests.e2e.gateway_harness import free_port, run_gateway, wait_for

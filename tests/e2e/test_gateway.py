@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from prichal.localrun.stack import apply_environment, load_stack
+from prichal_localrun.stack import apply_environment, load_stack
 from tests.e2e.gateway_harness import (
     FIXTURE_STACK,
     FixtureRuntime,

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from prichal.localrun.seed import ZONE
+from prichal_localrun.seed import ZONE
 from tests.conftest import assigned_sailing
 from tests.e2e.gateway_harness import run_gateway
 

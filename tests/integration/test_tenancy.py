@@ -134,7 +134,7 @@ def test_a_hold_row_is_invisible_to_another_tenant(container, demo, other_demo):
 
 # --- resolving the tenant -------------------------------------------------------------------
 def _day(clock) -> str:
-    from prichal.localrun.seed import ZONE
+    from prichal_localrun.seed import ZONE
 
     return (clock.now.astimezone(ZONE).date() + timedelta(days=1)).isoformat()
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from prichal.localrun.s3app import presigned_window_error
+from prichal_localrun.s3app import presigned_window_error
 
 SIGNED = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261122T100000Z&X-Amz-Expires=600&X-Amz-Signature=ab"
 

@@ -21,7 +21,7 @@ import yaml
 from croniter import croniter
 from jsonschema import Draft202012Validator
 
-from prichal.localrun.stack import substitute
+from prichal_localrun.stack import substitute
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack.yml"

@@ -63,7 +63,7 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
 
 def server_command(port: int) -> list[str]:
     """moto's S3 server with presigned-link expiry enforced, as MinIO does (see ``s3app``)."""
-    return [sys.executable, "-m", "prichal.localrun.s3app", "-H", "127.0.0.1", "-p", str(port)]
+    return [sys.executable, "-m", "prichal_localrun.s3app", "-H", "127.0.0.1", "-p", str(port)]
 
 
 def ensure_bucket(endpoint_url: str, bucket: str) -> None:

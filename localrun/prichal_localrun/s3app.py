@@ -1,6 +1,6 @@
 """moto's S3 server plus the one S3 rule it skips that we rely on: presigned links expire.
 
-    python -m prichal.localrun.s3app -H 127.0.0.1 -p 9000
+    python -m prichal_localrun.s3app -H 127.0.0.1 -p 9000
 
 MinIO and AWS refuse a presigned request once its signing time plus ``X-Amz-Expires`` has
 passed (403 ``AccessDenied``, "Request has expired"); moto serves it forever. The documents

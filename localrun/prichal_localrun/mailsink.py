@@ -20,7 +20,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from prichal.localrun.s3server import free_port
+from prichal_localrun.s3server import free_port
 
 log = logging.getLogger(__name__)
 

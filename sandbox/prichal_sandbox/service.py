@@ -69,7 +69,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from prichal.adapters.sandbox_store import Record, SandboxStore
+from prichal_sandbox.store import Record, SandboxStore
 
 NOTIFY_ATTEMPTS = 3
 NOTIFY_PAUSE_SECONDS = 0.2

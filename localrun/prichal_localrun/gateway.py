@@ -7,7 +7,7 @@ speak the template's contract (``event.body/headers/method/query/path``, ``conte
 ``None`` -> empty 200, a dict -> ``statusCode``/``body``/``headers``). It is a bare WSGI app
 rather than Flask because it sits on the hot path of the benchmarks.
 
-Serve it with ``gunicorn 'prichal.localrun.gateway:create_app()'`` (see ``runner.py``).
+Serve it with ``gunicorn 'prichal_localrun.gateway:create_app()'`` (see ``runner.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import EnvironHeaders, MultiDict
 
-from prichal.localrun.stack import FunctionSpec, apply_environment, load_stack
+from prichal_localrun.stack import FunctionSpec, apply_environment, load_stack
 
 log = logging.getLogger(__name__)
 

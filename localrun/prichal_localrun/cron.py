@@ -19,7 +19,7 @@ from datetime import datetime
 import requests
 from croniter import croniter
 
-from prichal.localrun.stack import CRON_TOPIC, FunctionSpec
+from prichal_localrun.stack import CRON_TOPIC, FunctionSpec
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ import requests
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from prichal.localrun.stack import FunctionSpec
+from prichal_localrun.stack import FunctionSpec
 
 log = logging.getLogger(__name__)
 

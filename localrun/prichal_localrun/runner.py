@@ -1,4 +1,4 @@
-"""``python -m prichal.localrun``: the whole system on one machine, from stack.yml.
+"""``python -m prichal_localrun``: the whole system on one machine, from stack.yml.
 
 Order of start: check PostgreSQL/Redis/RabbitMQ answer, apply migrations, seed the demo
 tenant, start S3 (moto unless ``S3_ENDPOINT_URL``), choose the mail sink's address (unless
@@ -30,13 +30,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from prichal.localrun.connector import ConnectorConfig, start_consumers
-from prichal.localrun.cron import CronScheduler
-from prichal.localrun.mailsink import MailSink, prepare_mail
-from prichal.localrun.s3server import S3Server, start_s3
-from prichal.localrun.stack import FunctionSpec, apply_environment, default_stack_path, load_stack
+from prichal_localrun.connector import ConnectorConfig, start_consumers
+from prichal_localrun.cron import CronScheduler
+from prichal_localrun.mailsink import MailSink, prepare_mail
+from prichal_localrun.s3server import S3Server, start_s3
+from prichal_localrun.stack import FunctionSpec, apply_environment, default_stack_path, load_stack
 
-log = logging.getLogger("prichal.localrun")
+log = logging.getLogger("prichal_localrun")
 
 EXIT_OK, EXIT_CHILD_DIED, EXIT_SETUP = 0, 1, 2
 _PR_SET_PDEATHSIG = 1
@@ -44,7 +44,7 @@ _PR_SET_PDEATHSIG = 1
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     env = os.environ
-    parser = argparse.ArgumentParser(prog="python -m prichal.localrun", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m prichal_localrun", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default=str(default_stack_path()), help="stack file (env PRICHAL_STACK)")
     parser.add_argument("--port", type=int, default=int(env.get("GATEWAY_PORT", "8080")),
                         help="gateway port on 127.0.0.1 (env GATEWAY_PORT, default 8080)")
@@ -100,11 +100,11 @@ def check_services(database: bool = True) -> list[str]:
 def seed() -> None:
     """Load the demo tenant; the seed module is optional while it is being written."""
     try:
-        from prichal.localrun.seed import seed_demo
+        from prichal_localrun.seed import seed_demo
     except ModuleNotFoundError as exc:
-        if exc.name != "prichal.localrun.seed":
+        if exc.name != "prichal_localrun.seed":
             raise
-        log.warning("prichal.localrun.seed does not exist yet: starting without demo data")
+        log.warning("prichal_localrun.seed does not exist yet: starting without demo data")
         return
     seed_demo()
 
@@ -139,7 +139,7 @@ def start_gateway(stack: Path, port: int, workers: int, threads: int) -> subproc
     heartbeat_dir = "/dev/shm"  # noqa: S108 - gunicorn's advice: worker heartbeats on tmpfs, not disk
     if Path(heartbeat_dir).is_dir():
         command += ["--worker-tmp-dir", heartbeat_dir]
-    command.append("prichal.localrun.gateway:create_app()")
+    command.append("prichal_localrun.gateway:create_app()")
     env = {**os.environ, "PRICHAL_STACK": str(stack)}
     return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=PREEXEC)  # noqa: PLW1509
 

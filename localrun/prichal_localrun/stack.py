@@ -74,7 +74,7 @@ def default_stack_path() -> Path:
     configured = os.environ.get("PRICHAL_STACK")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[3] / "stack.yml"
+    return Path(__file__).resolve().parents[2] / "stack.yml"
 
 
 def load_stack(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> list[FunctionSpec]:
