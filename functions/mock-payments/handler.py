@@ -16,7 +16,7 @@ from prichal.services.sandbox_payments import Answer, Operation, SandboxError, S
 
 app = function_app("mock-payments", "Sandbox payments",
                    "A YooKassa API v3 look-alike for demos and tests: payments, refunds, a confirmation "
-                   "page, notifications, and controls to force states and inject faults.")
+                   "page, notifications, and controls to force states and inject faults.", database=False)
 HTML = "text/html; charset=utf-8"
 
 
