@@ -156,7 +156,8 @@ class Container:
     def checkout(self) -> CheckoutService:
         return CheckoutService(self.uow, self.catalog_reader, self.holds, self.hold_store, self.hold_policy,
                                self.payments,
-                               self.settings.order_token_secret, self.now)
+                               self.settings.order_token_secret, self.now, providers=self.payment_provider,
+                               local_return_urls=not self.settings.production)
 
     @cached_property
     def ticket_signer(self) -> TicketSigner:
