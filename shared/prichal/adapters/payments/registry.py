@@ -41,26 +41,29 @@ def provider_for(tenant: Tenant, settings: Settings, provider: str | None = None
     with the list of what is ``missing``."""
     name = provider or tenant.payment_provider
     if not name:
-        raise PaymentNotConfigured("the seller has no payment provider yet", provider=None,
-                                   missing=["payment_provider"])
-    if name not in accepted_providers(settings):
-        detail = ("mock is the sandbox provider, accepted only in sandbox mode (PAYMENTS_SANDBOX)"
-                  if name == "mock" else f"unknown payment provider {name!r}")
-        raise PaymentNotConfigured(detail, provider=name, missing=["payment_provider"])
+        raise PaymentNotConfigured("the seller has no payment provider yet", missing=["payment_provider"])
+    if name == "mock" and not settings.sandbox:
+        raise PaymentNotConfigured("mock is the sandbox provider, accepted only in sandbox mode (PAYMENTS_SANDBOX)",
+                                   provider=name, missing=["payment_provider"])
     if name == "mock":
         return YooKassaClient(settings.mock_payments_api_url, tenant.slug, settings.mock_payments_secret,
                               **REQUEST_PATH_LIMITS)
-    config = tenant.payment_settings
-    secret_name = str(config.get("secret_name") or "")
+    if name == "yookassa":
+        config = tenant.payment_settings
+        secret = read_secret(config["secret_name"], bundle=YOOKASSA_KEYS) if config.get("secret_name") else None
+        if not config.get("shop_id") or not secret:
+            raise PaymentNotConfigured("the seller has no YooKassa shop id or secret key configured",
+                                       provider=name, missing=_missing(config, secret))
+        return YooKassaClient(config.get("api_url") or settings.yookassa_api_url, str(config["shop_id"]), secret,
+                              **REQUEST_PATH_LIMITS)
+    raise PaymentNotConfigured(f"unknown payment provider {name!r}", provider=name, missing=["payment_provider"])
+
+
+def _missing(config: dict, secret: str | None) -> list[str]:
     missing = [key for key in ("shop_id", "secret_name") if not config.get(key)]
-    secret = read_secret(secret_name, bundle=YOOKASSA_KEYS) if secret_name else None
-    if secret_name and not secret:
-        missing.append(f"secret key {secret_name!r} (in secret {YOOKASSA_KEYS} or a secret of that name)")
-    if missing:
-        raise PaymentNotConfigured("the seller's YooKassa account is not fully configured", provider=name,
-                                   missing=missing)
-    return YooKassaClient(config.get("api_url") or settings.yookassa_api_url, str(config["shop_id"]), secret,
-                          **REQUEST_PATH_LIMITS)
+    if config.get("secret_name") and not secret:
+        missing.append(f"secret key {config['secret_name']!r} (in secret {YOOKASSA_KEYS} or a secret of that name)")
+    return missing
 
 
 def webhook_allowlist(provider: str, settings: Settings) -> str:
