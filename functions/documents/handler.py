@@ -13,8 +13,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from prichal.adapters.payments.registry import read_secret
 from prichal.bootstrap import container, function_app
+from prichal.config import read_secret
 from prichal.domain.errors import Forbidden
 from prichal.domain.ticket_codes import PREFIX, public_key_pem
 from prichal.entrypoints.app import Request
@@ -27,7 +27,7 @@ def _authorise(request: Request, order_id: str) -> str:
     assert request.tenant is not None
     staff = request.header("X-Staff-Token")
     if staff:
-        expected = read_secret(f"crm-token-{request.tenant.slug}")
+        expected = read_secret(f"crm-token-{request.tenant.slug}", bundle="crm-tokens")
         if expected and hmac.compare_digest(staff.encode(), expected.encode()):
             return "staff"
         raise Forbidden("the staff token is not valid for this seller")

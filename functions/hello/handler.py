@@ -3,7 +3,8 @@ smoke test of a deployment (no tenant, no database)."""
 
 from prichal.bootstrap import function_app
 
-app = function_app("hello", "Hello", "Answers with a greeting; measures the platform's own overhead.")
+app = function_app("hello", "Hello", "Answers with a greeting; measures the platform's own overhead.",
+                   database=False)
 
 
 @app.route("GET", "/", tenant=False)

@@ -279,6 +279,7 @@ def create_app(stack_path: str | None = None) -> Gateway:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                             format="%(asctime)s %(levelname)s [gateway %(process)d] %(name)s: %(message)s")
+    os.environ.setdefault("PRICHAL_ENV", "development")  # stack.yml defaults to production
     functions = load_stack(stack_path)
     apply_environment(functions)
     gateway = Gateway(functions)

@@ -265,6 +265,7 @@ def point_functions_at_this_gateway(port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    os.environ.setdefault("PRICHAL_ENV", "development")  # stack.yml defaults to production
     point_functions_at_this_gateway(args.port)
     stack = Path(args.stack).resolve()
     functions = load_stack(stack)

@@ -95,7 +95,7 @@ def build_demo(conn: Connection, slug: str = DEMO_SLUG, hosts: tuple[str, ...] =
     tenant_id = conn.execute(select(t.tenants.c.id).where(t.tenants.c.slug == slug)).scalar()
     if tenant_id is None:
         tenant_id = conn.execute(t.tenants.insert().values(
-            slug=slug, name=name, legal=LEGAL,
+            slug=slug, name=name, legal=LEGAL, payment_provider="mock",  # the sandbox: demos only
             brand={"display_name": name, "primary_color": "#0b3d91", "email_from": f"tickets@{slug}.prichal.local"},
         ).returning(t.tenants.c.id)).scalar_one()
         for host in hosts:

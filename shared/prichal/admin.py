@@ -3,15 +3,18 @@
     python -m prichal.admin tenants
     python -m prichal.admin payments <slug> --provider yookassa --shop-id 123456 \\
         --secret-name yookassa-demo [--api-url https://api.yookassa.ru/v3]
-    python -m prichal.admin payments <slug> --provider mock
+    python -m prichal.admin payments <slug> --provider mock        # sandbox mode only
     python -m prichal.admin vat <slug> --rate 22 --from 2026-01-01
     python -m prichal.admin requisites <slug>                    # show, and say what is missing
     python -m prichal.admin requisites <slug> --file legal.json  # set (merged into what is there)
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
 
-The YooKassa secret key is never stored: ``--secret-name`` names an OpenFaaS secret
-(``/var/openfaas/secrets/<name>``) or an environment variable (``YOOKASSA_DEMO`` for
-``yookassa-demo``) that the payment functions read.
+The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
+OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
+secret of its own (``/var/openfaas/secrets/<name>``) or an environment variable
+(``YOOKASSA_DEMO`` for ``yookassa-demo``) that the payment functions read. A new tenant has
+no provider and cannot sell until one is chosen here; ``mock`` (the sandbox) is refused
+unless sandbox mode is on.
 
 Requisites are what invoices and acts print (name, inn, kpp, ogrn, address, bank, bic,
 correspondent_account, account; director and accountant optional); they are checked before
@@ -34,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
-from prichal.adapters.payments.registry import PROVIDERS
+from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
 from prichal.config import get_settings
 from prichal.domain.documents import MissingRequisites, requisites
 from prichal.domain.vat import VatRate
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):
         parser.error("yookassa needs --shop-id and --secret-name")
+    if args.command == "payments" and args.provider not in accepted_providers(get_settings()):
+        parser.error(f"{args.provider} is the sandbox provider (any buyer can mark an order paid on its page): "
+                     "accepted only in sandbox mode (PAYMENTS_SANDBOX=true, the default in development)")
     given = None
     if args.command == "requisites" and args.file:
         given = _requisites_file(args.file)

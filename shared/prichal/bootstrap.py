@@ -37,6 +37,7 @@ from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
+from prichal.production import refuse_unsafe_start
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
@@ -142,7 +143,8 @@ class Container:
     def checkout(self) -> CheckoutService:
         return CheckoutService(self.uow, self.catalog_reader, self.holds, self.hold_store, self.hold_policy,
                                self.payments,
-                               self.settings.order_token_secret, self.now)
+                               self.settings.order_token_secret, self.now, providers=self.payment_provider,
+                               local_return_urls=not self.settings.production)
 
     @cached_property
     def ticket_signer(self) -> TicketSigner:
@@ -224,10 +226,16 @@ def use_container(new: Container | None) -> None:
         _container = new
 
 
-def function_app(name: str, title: str, description: str = "") -> FunctionApp:
-    """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces."""
+def function_app(name: str, title: str, description: str = "", database: bool = True) -> FunctionApp:
+    """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces.
+
+    Called when a handler module is imported, i.e. when either runtime starts the function:
+    in production mode an unsafe configuration ends the process here, before it serves
+    (``prichal.production``; ``database=False`` for a function that never opens it).
+    """
     settings = get_settings()
     configure_logging(name, settings.log_level)
+    refuse_unsafe_start(name, settings, database)
     configure_tracing(name, settings.otel_exporter, settings.otel_sample_ratio)
     return FunctionApp(name, title, description,
                        tenant_resolver=lambda request: container().tenant_resolver(request),

@@ -2,13 +2,17 @@
 
 Values come from environment variables and, for credentials, from secret files as
 OpenFaaS mounts them (``/var/openfaas/secrets/<name>``; the folder is configurable with
-``SECRETS_DIR``). A secret file wins over nothing but loses to an explicit environment
-variable, so a developer can always override locally.
+``SECRETS_DIR``). A secret file WINS over an environment variable of the same setting: in a
+cluster the mounted secret is the truth, and a stale or leaked variable cannot replace it.
+Without secret files (a developer machine, the tests) the environment and the defaults
+apply. ``read_secret`` is the one reader of secrets by name (settings and provider keys).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -18,23 +22,82 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
+# What a secret's name may be (as Kubernetes names secrets): never a path.
+_SECRET_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?")
+
+
+def secrets_dir() -> Path:
+    return Path(os.environ.get("SECRETS_DIR", DEFAULT_SECRETS_DIR))
 
 
 def read_secret_files(directory: str | None = None) -> dict[str, str]:
     """Secrets as OpenFaaS mounts them: one file per secret, named like ``database-url``.
 
-    Returns ``{"database_url": "..."}`` for every file whose name matches a setting and
-    whose setting is not given in the environment (the environment always wins).
+    Returns ``{"database_url": "..."}`` for every file whose name matches a setting; passed
+    to ``Settings`` as init values, they win over the environment.
     """
-    folder = Path(directory or os.environ.get("SECRETS_DIR", DEFAULT_SECRETS_DIR))
+    folder = Path(directory) if directory else secrets_dir()
     if not folder.is_dir():
         return {}
     found = {}
     for path in folder.iterdir():
         name = path.name.replace("-", "_").lower()
-        if name in Settings.model_fields and name.upper() not in os.environ and path.is_file():
-            found[name] = path.read_text().strip()
+        if name in Settings.model_fields and (value := _file(path)) is not None:
+            found[name] = value
     return found
+
+
+def read_secret(name: str, bundle: str | None = None) -> str | None:
+    """The secret ``name`` (e.g. ``yookassa-demo``): files first, then the environment.
+
+    1. the file ``SECRETS_DIR/<name>``;
+    2. the entry ``<name>`` of the file ``SECRETS_DIR/<bundle>`` (one secret holding many,
+       e.g. ``yookassa-keys``: a JSON object ``{"yookassa-demo": "..."}`` or ``name=value``
+       lines), so that adding a tenant needs no new mount;
+    3. the environment variable ``NAME`` (``YOOKASSA_DEMO``), then the entry in the
+       variable ``BUNDLE`` — for a developer machine or a single-tenant install.
+    """
+    if not _SECRET_NAME.fullmatch(name or "") or (bundle and not _SECRET_NAME.fullmatch(bundle)):
+        return None
+    folder = secrets_dir()
+    found = _file(folder / name)
+    if found is None and bundle:
+        found = _bundle_entry(_file(folder / bundle), name)
+    if found is None:
+        found = os.environ.get(_env_name(name)) or None
+    if found is None and bundle:
+        found = _bundle_entry(os.environ.get(_env_name(bundle)), name)
+    return found
+
+
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _file(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip() if path.is_file() else ""
+    except OSError:
+        return None
+    return text or None
+
+
+def _bundle_entry(text: str | None, name: str) -> str | None:
+    """``name``'s value in a bundle: a JSON object of strings, or ``name=value`` lines."""
+    if not text:
+        return None
+    if text.lstrip().startswith("{"):
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            return None
+        value = entries.get(name) if isinstance(entries, dict) else None
+        return (value.strip() or None) if isinstance(value, str) else None
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name and not key.lstrip().startswith("#"):
+            return value.strip() or None
+    return None
 
 
 class Settings(BaseSettings):
@@ -44,7 +107,14 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    # --- data services -------------------------------------------------------------
+    # --- mode ----------------------------------------------------------------------
+    # "production" refuses to start on any development default (see prichal.production).
+    prichal_env: Literal["development", "production"] = "development"
+    # The sandbox provider ``mock`` (whose public page marks any order paid) is accepted only
+    # in sandbox mode. Unset: on in development, off in production.
+    payments_sandbox: bool | None = None
+
+    # --- data services (credentials: secrets database-url, rabbitmq-url) -----------------
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/prichal"
     # Role every application session switches to, so that row-level security applies
     # even when the login role owns the tables. Empty = do not switch.
@@ -142,6 +212,15 @@ class Settings(BaseSettings):
     # sampled traceparent is always followed.
     otel_sample_ratio: float | None = None
     service_name: str = "prichal"
+
+    @property
+    def production(self) -> bool:
+        return self.prichal_env == "production"
+
+    @property
+    def sandbox(self) -> bool:
+        """Is the ``mock`` provider accepted here?"""
+        return not self.production if self.payments_sandbox is None else self.payments_sandbox
 
     @property
     def hold_ttl(self) -> timedelta:

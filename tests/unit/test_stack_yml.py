@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,3 +178,50 @@ def test_schema_rejects_unknown_top_level_keys_and_providers(validator: Draft202
     found = errors(validator, document)
     assert any("'functons'" in m for m in found), found
     assert any(m.startswith("provider/name") for m in found), found
+
+
+# --- secrets and production mode -----------------------------------------------------------
+
+CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|DATABASE_URL|RABBITMQ_URL|DSN", re.I)
+USERINFO = re.compile(r"://[^/\s]*@")  # scheme://user[:password]@host
+
+
+def test_no_credential_in_any_environment(stack: dict[str, Any]) -> None:
+    """Credentials are secrets (files), never plain environment: ``kubectl describe`` shows those."""
+    found = []
+    for name, function in stack["functions"].items():
+        for key, value in (function.get("environment") or {}).items():
+            if CREDENTIAL_NAME.search(str(key)) or USERINFO.search(str(value)):
+                found.append(f"{name}: {key}={value}")
+    assert found == []
+
+
+def test_the_credential_check_would_see_one() -> None:
+    document = load("functions:\n  f:\n    environment:\n      DATABASE_URL: postgresql://u:p@db/x\n"
+                    "      BROKER: amqp://guest:guest@mq:5672/\n      SMTP_PASSWORD: x\n")
+    keys = [k for k, v in document["functions"]["f"]["environment"].items()
+            if CREDENTIAL_NAME.search(k) or USERINFO.search(v)]
+    assert keys == ["DATABASE_URL", "BROKER", "SMTP_PASSWORD"]
+
+
+def _opens_database(name: str) -> bool:
+    """Every function but those built with ``function_app(..., database=False)``."""
+    return "database=False" not in (FUNCTIONS / name / "handler.py").read_text()
+
+
+def test_secrets_are_mounted_where_they_are_used(stack: dict[str, Any]) -> None:
+    for name, function in stack["functions"].items():
+        secrets = set(function.get("secrets") or [])
+        # production mode checks these in every function
+        assert {"ticket-signing-key", "order-token-secret"} <= secrets, name
+        assert ("database-url" in secrets) == _opens_database(name), name
+        if name in ("create-order", "payment-webhook", "expire-holds"):  # payments made, re-read, canceled
+            assert {"yookassa-keys", "rabbitmq-url"} <= secrets, name
+
+
+def test_every_function_defaults_to_production_mode(stack: dict[str, Any]) -> None:
+    for name, function in stack["functions"].items():
+        assert function["environment"]["PRICHAL_ENV"] == "production", name
+        assert function["environment"]["YOOKASSA_WEBHOOK_ALLOWLIST"], name
+    development = load(STACK.read_text(), {"PRICHAL_ENV": "development"})
+    assert {f["environment"]["PRICHAL_ENV"] for f in development["functions"].values()} == {"development"}

@@ -20,9 +20,12 @@ class Tenant:
     vat_schedule: VatSchedule = field(default_factory=lambda: VatSchedule(()))
     tax_system_code: int = 1
     refund_policy: dict[str, Any] = field(default_factory=dict)
-    payment_provider: str = "mock"
+    # None until one is chosen (``admin payments``): a tenant without provider cannot sell.
+    payment_provider: str | None = None
     payment_settings: dict[str, Any] = field(default_factory=dict)
     timezone: str = "Europe/Moscow"
+    # The storefront host names (lowercase): where buyers may be sent back after paying.
+    hosts: tuple[str, ...] = ()
 
     def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:
         """The VAT rate of a sale on ``day``: a tariff's own rate wins over the tenant's."""

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.payments.base import PaymentProvider
 from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SeatsUnavailable
@@ -29,6 +30,7 @@ from prichal.domain.holds import Hold, HoldPolicy, HoldStatus
 from prichal.domain.ids import canonical_uuid
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, Payment, PaymentStatus, TicketStatus
 from prichal.domain.pricing import OrderLine, totals
+from prichal.domain.return_urls import checked_return_url
 from prichal.domain.seating import Seating, SeatMap
 from prichal.domain.tenants import Tenant
 
@@ -83,7 +85,12 @@ class PlacedOrder:
 class CheckoutService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, holds: HoldService,
                  store: RedisHoldStore, policy: HoldPolicy, payments: PaymentService, token_secret: str,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, providers: Callable[[Tenant, str | None], PaymentProvider],
+                 local_return_urls: bool = False) -> None:
+        """``providers`` gives the client a payment would use (raising ``PaymentNotConfigured``
+        with what is missing); ``local_return_urls`` admits http return URLs on localhost."""
+        self._providers = providers
+        self._local_return_urls = local_return_urls
         self._uow = uow_factory
         self._catalog = catalog
         self._holds = holds
@@ -105,6 +112,7 @@ class CheckoutService:
 
     # --- place -------------------------------------------------------------------------
     def place(self, tenant: Tenant, request: OrderRequest) -> PlacedOrder:
+        request = self._checked(tenant, request)
         now = self._now()
         fingerprint = request.fingerprint()
         try:
@@ -121,6 +129,14 @@ class CheckoutService:
         if payment.provider_payment_id is None:
             payment = self._payments.start(tenant, order, payment)
         return PlacedOrder(order, payment, self.access_token(order.id), replayed)
+
+    def _checked(self, tenant: Tenant, request: OrderRequest) -> OrderRequest:
+        """Before anything is written: the seller can take the payment, the return URL is its own."""
+        self._providers(tenant, tenant.payment_provider)
+        if not request.return_url:
+            return request
+        return replace(request, return_url=checked_return_url(request.return_url, tenant.hosts,
+                                                              self._local_return_urls))
 
     def _write(self, tenant: Tenant, request: OrderRequest, fingerprint: str,
                now: datetime) -> tuple[Order, Payment, bool]:

@@ -65,7 +65,8 @@ tenants = Table(
     Column("tax_system_code", Integer, nullable=False, server_default=text("1")),
     Column("refund_policy", JSONB, nullable=False,
            server_default=text("""'{"cutoff_hours": 24, "fee_percent": "0"}'::jsonb""")),
-    Column("payment_provider", Text, nullable=False, server_default=text("'mock'")),
+    # "mock" (sandbox mode only) or "yookassa"; NULL until chosen: such a tenant cannot sell
+    Column("payment_provider", Text, nullable=True),
     # provider account: {"shop_id": ..., "secret_name": ..., "api_url"?: ...}; the secret
     # key itself never lives in the database (see prichal.adapters.payments.registry)
     Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),

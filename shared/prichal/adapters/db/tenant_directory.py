@@ -44,11 +44,13 @@ class TenantDirectory:
             # VAT periods are tenant rows: read them inside that tenant's scope.
             conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": row["id"]})
             periods = conn.execute(select(tenant_vat_periods.c.valid_from, tenant_vat_periods.c.rate)).all()
+            hosts = conn.execute(select(tenant_domains.c.host).where(tenant_domains.c.tenant_id == row["id"])
+                                 .order_by(tenant_domains.c.host)).scalars().all()
         return Tenant(
             id=row["id"], slug=row["slug"], name=row["name"], brand=row["brand"], legal=row["legal"],
             vat_included=row["vat_included"],
             vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
             payment_provider=row["payment_provider"], payment_settings=row["payment_settings"],
-            timezone=row["timezone"],
+            timezone=row["timezone"], hosts=tuple(hosts),
         )
