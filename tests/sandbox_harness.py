@@ -112,11 +112,12 @@ def running_sandbox(test_env: RunEnv) -> Iterator[Sandbox]:
 
     from prichal.bootstrap import Container, use_container
     from prichal.config import Settings
+    from prichal_sandbox import bootstrap as sandbox_bootstrap
 
     sink = WebhookSink()
     app = functions_framework.create_app(target="main", source=str(HANDLER))
     with serving(sink) as sink_url, serving(app) as url:
-        settings = Settings(redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
+        settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
                             mock_payments_secret=SECRET, mock_payments_public_url=url,
                             mock_payments_notify_url=sink_url + "/hook/{shop_id}")
         container = Container(settings)
@@ -125,4 +126,5 @@ def running_sandbox(test_env: RunEnv) -> Iterator[Sandbox]:
             yield Sandbox(url, sink, sink_url)
         finally:
             use_container(None)
+            sandbox_bootstrap.close(container)
             container.close()

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import EnvironHeaders, MultiDict
 
-from prichal_localrun.stack import FunctionSpec, apply_environment, load_stack
+from prichal_localrun.stack import FunctionSpec, StackPaths, apply_environment, load_stack
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +270,9 @@ def _problem(start_response: StartResponse, status: int, title: str, detail: str
     return _send(start_response, status, [("Content-Type", "application/problem+json"), *(headers or [])], body)
 
 
-def create_app(stack_path: str | None = None) -> Gateway:
-    """The gateway for ``stack_path`` (default ``PRICHAL_STACK`` or the repository's stack.yml).
+def create_app(stack_path: StackPaths = None) -> Gateway:
+    """The gateway for ``stack_path``: one stack file or several (default ``PRICHAL_STACK``, or
+    the repository's stack.yml and stack.sandbox.yml).
 
     Each function's ``environment`` is applied first (existing variables win), because the
     handlers read their settings at import time.

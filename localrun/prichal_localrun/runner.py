@@ -34,7 +34,7 @@ from prichal_localrun.connector import ConnectorConfig, start_consumers
 from prichal_localrun.cron import CronScheduler
 from prichal_localrun.mailsink import MailSink, prepare_mail
 from prichal_localrun.s3server import S3Server, start_s3
-from prichal_localrun.stack import FunctionSpec, apply_environment, default_stack_path, load_stack
+from prichal_localrun.stack import FunctionSpec, apply_environment, default_stack_paths, load_stack
 
 log = logging.getLogger("prichal_localrun")
 
@@ -45,7 +45,9 @@ _PR_SET_PDEATHSIG = 1
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(prog="python -m prichal_localrun", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", default=str(default_stack_path()), help="stack file (env PRICHAL_STACK)")
+    parser.add_argument("--stack", action="append", type=Path,
+                        help="a stack file, repeatable (default: env PRICHAL_STACK, files joined with "
+                             f"{os.pathsep!r}, else stack.yml and stack.sandbox.yml)")
     parser.add_argument("--port", type=int, default=int(env.get("GATEWAY_PORT", "8080")),
                         help="gateway port on 127.0.0.1 (env GATEWAY_PORT, default 8080)")
     # Several processes with a few threads each: Python threads contend for the GIL, and
@@ -130,7 +132,7 @@ def _die_with_parent() -> None:
 PREEXEC: Callable[[], None] | None = _die_with_parent if sys.platform == "linux" else None
 
 
-def start_gateway(stack: Path, port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+def start_gateway(stack: list[Path], port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10",
@@ -140,7 +142,7 @@ def start_gateway(stack: Path, port: int, workers: int, threads: int) -> subproc
     if Path(heartbeat_dir).is_dir():
         command += ["--worker-tmp-dir", heartbeat_dir]
     command.append("prichal_localrun.gateway:create_app()")
-    env = {**os.environ, "PRICHAL_STACK": str(stack)}
+    env = {**os.environ, "PRICHAL_STACK": os.pathsep.join(map(str, stack))}
     return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=PREEXEC)  # noqa: PLW1509
 
 
@@ -161,10 +163,11 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], stop: threading.Eve
     return False
 
 
-def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: Path,
+def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: list[Path],
            mail: MailSink | None = None) -> str:
     width = max((len(f.name) for f in functions), default=0)
-    lines = [f"Prichal is running ({stack})", f"  gateway    {url}   (/healthz, /system/functions)", "  functions"]
+    lines = [f"Prichal is running ({', '.join(map(str, stack))})",
+             f"  gateway    {url}   (/healthz, /system/functions)", "  functions"]
     for function in functions:
         trigger = ""
         if function.schedule:
@@ -208,7 +211,7 @@ def prepare(args: argparse.Namespace) -> bool:
     return True
 
 
-def serve(args: argparse.Namespace, stack: Path, functions: list[FunctionSpec], cron: CronScheduler,
+def serve(args: argparse.Namespace, stack: list[Path], functions: list[FunctionSpec], cron: CronScheduler,
           config: ConnectorConfig, stop: threading.Event) -> int:
     """Start S3, the gateway and the connector threads; watch them until ``stop`` or a death."""
     url = f"http://127.0.0.1:{args.port}"
@@ -267,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("PRICHAL_ENV", "development")  # stack.yml defaults to production
     point_functions_at_this_gateway(args.port)
-    stack = Path(args.stack).resolve()
+    stack = [path.resolve() for path in args.stack or default_stack_paths()]
     functions = load_stack(stack)
     apply_environment(functions)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,21 +69,46 @@ def substitute(text: str, env: Mapping[str, str] | None = None) -> str:
     return _VARIABLE.sub(replace, text)
 
 
-def default_stack_path() -> Path:
-    """``PRICHAL_STACK`` when set, else the repository's ``stack.yml``."""
+# The repository's stack files the local runtime serves together: the production stack and
+# the sandbox provider (mock-payments), which production deploys without.
+DEFAULT_STACKS = ("stack.yml", "stack.sandbox.yml")
+
+StackPaths = str | Path | Sequence[str | Path] | None
+
+
+def default_stack_paths() -> list[Path]:
+    """``PRICHAL_STACK`` when set (one file, or several joined with ``os.pathsep``), else the
+    repository's ``stack.yml`` and ``stack.sandbox.yml``."""
     configured = os.environ.get("PRICHAL_STACK")
     if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "stack.yml"
+        return [Path(part) for part in configured.split(os.pathsep) if part]
+    root = Path(__file__).resolve().parents[2]
+    return [root / name for name in DEFAULT_STACKS]
 
 
-def load_stack(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> list[FunctionSpec]:
-    """Every function of the stack file, handler folders resolved relative to the file."""
-    stack_path = Path(path) if path else default_stack_path()
-    document = yaml.safe_load(substitute(stack_path.read_text(), env)) or {}
-    functions = document.get("functions") or {}
-    base = stack_path.resolve().parent
-    return [_function(name, body or {}, base) for name, body in functions.items()]
+def stack_paths(paths: StackPaths = None) -> list[Path]:
+    """The stack files named by ``paths`` (one or several), or the default ones."""
+    if paths is None or paths == "":
+        return default_stack_paths()
+    if isinstance(paths, str | Path):
+        return [Path(paths)]
+    return [Path(path) for path in paths]
+
+
+def load_stack(path: StackPaths = None, env: Mapping[str, str] | None = None) -> list[FunctionSpec]:
+    """Every function of the stack file(s), handler folders resolved relative to each file.
+    A function name defined by two files is refused (faas-cli would deploy one over the other)."""
+    functions: list[FunctionSpec] = []
+    origin: dict[str, Path] = {}
+    for stack_path in stack_paths(path):
+        document = yaml.safe_load(substitute(stack_path.read_text(), env)) or {}
+        base = stack_path.resolve().parent
+        for name, body in (document.get("functions") or {}).items():
+            if name in origin:
+                raise ValueError(f"function {name!r} is defined in both {origin[name]} and {stack_path}")
+            origin[name] = stack_path
+            functions.append(_function(name, body or {}, base))
+    return functions
 
 
 def _function(name: str, body: Mapping[str, Any], base: Path) -> FunctionSpec:

@@ -49,13 +49,14 @@ class RunnerProcess:
     def __init__(self, stack_path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
                  seed: bool = False, migrate: bool = False, port: int | None = None,
                  workers: int = 1, threads: int = 8) -> None:
-        self.stack_path = Path(stack_path or REPO / "stack.yml").resolve()
+        # None: the runner's default, the repository's stack.yml and stack.sandbox.yml.
+        self.stack_args = ["--stack", str(Path(stack_path).resolve())] if stack_path else []
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._mail = tempfile.TemporaryDirectory(prefix="prichal-mail-")  # not the developer's own sink folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
                     "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name, **(env or {})}
-        self.args = [sys.executable, "-m", "prichal_localrun", "--stack", str(self.stack_path),
+        self.args = [sys.executable, "-m", "prichal_localrun", *self.stack_args,
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
         if not (migrate or seed):
             self.args.append("--no-migrate")
@@ -115,7 +116,8 @@ class RunnerProcess:
 def run_gateway(stack_path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
                 seed: bool = False, migrate: bool = False, port: int | None = None,
                 workers: int = 1, threads: int = 8) -> Iterator[str]:
-    """The runner for ``stack_path`` (default: the repository's stack.yml), yielding its base URL.
+    """The runner for ``stack_path`` (default: the repository's stack.yml and stack.sandbox.yml),
+    yielding its base URL.
 
     ``seed`` implies ``migrate``; both apply to the ``DATABASE_URL`` in ``env``.
     """

@@ -1,6 +1,6 @@
 """One function body, two runtimes.
 
-Every function of stack.yml is served by functions-framework itself, as a Knative Service
+Every function of stack.yml (and stack.sandbox.yml) is served by functions-framework itself, as a Knative Service
 or a plain container would run it (``functions-framework --target main --source
 functions/<name>/handler.py --port N``), against this run's database and Redis prefix.
 lock-seat is then driven through functions-framework over HTTP and through the OpenFaaS
@@ -31,15 +31,17 @@ from tests.conftest import TestEnv as RunEnv
 from tests.support import call
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK = ROOT / "stack.yml"
+STACKS = (ROOT / "stack.yml", ROOT / "stack.sandbox.yml")  # the production stack and the sandbox provider
 READY_WITHIN = 90.0  # a guard against a hung start, not a timing assertion
 SEAT = "main-C-5"
 CLIENT = {"X-Client-Id": "runtimes-e2e"}
 
 
 def stack_functions() -> dict[str, dict[str, Any]]:
-    """Functions of stack.yml (their own settings; variables left to the test environment)."""
-    return yaml.safe_load(STACK.read_text())["functions"]
+    """Functions of stack.yml and stack.sandbox.yml (their own settings; variables left to the test
+    environment)."""
+    return {name: function for stack in STACKS
+            for name, function in yaml.safe_load(stack.read_text())["functions"].items()}
 
 
 def free_port() -> int:

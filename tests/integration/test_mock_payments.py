@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import redis as redis_lib
 import requests
 from yookassa.domain.notification import (
     RefundWebhookNotification,
@@ -16,6 +17,8 @@ from yookassa.domain.notification import (
 )
 
 from prichal.adapters.payments.yookassa import YooKassaClient
+from tests.conftest import PG_URL, REDIS_URL
+from tests.conftest import TestEnv as RunEnv
 from tests.sandbox_harness import SECRET, Sandbox, new_shop
 
 RETURN_URL = "https://shop.example.test/orders/7/paid"
@@ -291,3 +294,67 @@ def test_unknown_routes_are_problem_json(sandbox: Sandbox) -> None:
     answer = requests.get(f"{sandbox.url}/v3/nothing", timeout=30)
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+# --- durability: payments live in PostgreSQL, not in Redis ---------------------------------
+
+def _flush_sandbox_keys(test_env: RunEnv) -> int:
+    """What a Redis loss does to the sandbox: every key under its prefix is gone."""
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{test_env.redis_prefix}sandbox:*", count=1000))
+        return client.delete(*keys) if keys else 0
+    finally:
+        client.close()
+
+
+def test_payments_can_be_paid_after_redis_is_flushed(client: YooKassaClient, sandbox: Sandbox, shop: str,
+                                                     test_env: RunEnv) -> None:
+    key = str(uuid.uuid4())
+    body = {"amount": {"value": "1500.00", "currency": "RUB"}, "capture": True,
+            "confirmation": {"type": "redirect", "return_url": RETURN_URL}, "metadata": {"order_id": "7"}}
+    created = post(sandbox, "/v3/payments", shop=shop, key=key, body=body)
+    assert created.status_code == 200
+    paid_before = create(client)
+    assert sandbox.decide(paid_before.confirmation_url, "pay").status_code == 303
+    assert _flush_sandbox_keys(test_env) > 0  # the request log at least was in Redis
+
+    payment = created.json()
+    page = requests.get(payment["confirmation"]["confirmation_url"], timeout=30)
+    assert page.status_code == 200 and "Оплатить" in page.text
+    answer = sandbox.decide(payment["confirmation"]["confirmation_url"], "pay")
+    assert answer.status_code == 303 and answer.headers["Location"] == RETURN_URL
+    assert client.get_payment(payment["id"]).status == "succeeded"
+    # The idempotence key outlived the flush too: a retry answers the same payment, not a second one.
+    again = post(sandbox, "/v3/payments", shop=shop, key=key, body=body)
+    assert again.status_code == 200 and again.json()["id"] == payment["id"]
+    # An earlier payment, its notifications and a refund of it are all still there.
+    assert [n["event"] for n in sandbox.inspect(shop, paid_before.id)["sandbox_notifications"]] == [
+        "payment.succeeded"]
+    refund = client.create_refund(payment_id=paid_before.id, amount=Decimal("500.00"), description="Возврат",
+                                  receipt=None, idempotence_key=str(uuid.uuid4()))
+    assert refund.status == "succeeded"
+
+
+def test_the_sandbox_schema_is_created_idempotently(test_env: RunEnv) -> None:
+    """The sandbox makes its own schema on first use; the core's migrations do not know it."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from prichal_sandbox.schema import SCHEMA, ensure_schema
+
+    database = f"prichal_test_{test_env.run_id}_sandbox"
+    admin = create_engine(f"{PG_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    engine = create_engine(f"{PG_URL}/{database}")
+    try:
+        for _ in range(2):
+            with engine.begin() as conn:
+                ensure_schema(conn)
+        assert set(inspect(engine).get_table_names(schema=SCHEMA)) == {
+            "payments", "refunds", "notifications", "idempotence_keys"}
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,4 +1,4 @@
-"""stack.yml against schemas/stack.schema.json and against the functions/ folder.
+"""stack.yml and stack.sandbox.yml against schemas/stack.schema.json and the functions/ folder.
 
 The schema is the OpenFaaS stack file (go-sdk ``stack/schema.go``) narrowed by our rules:
 every function is built from ``prichal-http`` out of ``./functions/<name>`` into an image,
@@ -26,6 +26,8 @@ from prichal_localrun.stack import substitute
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "stack.yml"
+SANDBOX_STACK = ROOT / "stack.sandbox.yml"  # the sandbox provider, deployed without the production stack
+STACKS = (STACK, SANDBOX_STACK)
 SCHEMA = ROOT / "schemas" / "stack.schema.json"
 FUNCTIONS = ROOT / "functions"
 
@@ -51,24 +53,47 @@ def errors(validator: Draft202012Validator, document: Any) -> list[str]:
             for e in validator.iter_errors(document)]
 
 
-def test_stack_yml_matches_the_schema(validator: Draft202012Validator, stack: dict[str, Any]) -> None:
-    assert errors(validator, stack) == []
+@pytest.fixture(scope="module")
+def sandbox_stack() -> dict[str, Any]:
+    return load(SANDBOX_STACK.read_text())
 
 
-def test_stack_yml_matches_the_schema_with_variables_set(validator: Draft202012Validator) -> None:
+@pytest.mark.parametrize("path", STACKS, ids=lambda path: path.name)
+def test_stack_yml_matches_the_schema(validator: Draft202012Validator, path: Path) -> None:
+    assert errors(validator, load(path.read_text())) == []
+
+
+@pytest.mark.parametrize("path", STACKS, ids=lambda path: path.name)
+def test_stack_yml_matches_the_schema_with_variables_set(validator: Draft202012Validator, path: Path) -> None:
     env = {"REGISTRY": "ghcr.io/prichal", "TAG": "1.4.2", "OPENFAAS_URL": "https://faas.prichal.example"}
-    document = load(STACK.read_text(), env)
+    document = load(path.read_text(), env)
     assert errors(validator, document) == []
     assert all(f["image"].startswith("ghcr.io/prichal/") and f["image"].endswith(":1.4.2")
                for f in document["functions"].values())
 
 
-def test_shared_package_is_copied_into_every_build_context(stack: dict[str, Any]) -> None:
-    """The template's Dockerfile installs function/shared: stack.yml must put it there."""
-    copied = [path.removeprefix("./").rstrip("/") for path in stack["configuration"]["copy"]]
-    assert "shared" in copied
+def _copied(document: dict[str, Any]) -> list[str]:
+    return [path.removeprefix("./").rstrip("/") for path in document["configuration"]["copy"]]
+
+
+def test_shared_package_is_copied_into_every_build_context(stack: dict[str, Any],
+                                                          sandbox_stack: dict[str, Any]) -> None:
+    """The template's Dockerfile installs function/shared: both stack files must put it there."""
+    assert "shared" in _copied(stack)
+    assert "shared" in _copied(sandbox_stack)
     assert (ROOT / "shared" / "pyproject.toml").is_file()
     assert (ROOT / "template" / "prichal-http" / "template.yml").is_file()
+
+
+def test_production_stack_carries_neither_the_sandbox_nor_the_local_runtime(stack: dict[str, Any],
+                                                                           sandbox_stack: dict[str, Any]) -> None:
+    """mock-payments (and its package) only in stack.sandbox.yml; ./localrun in no image at all."""
+    assert _copied(stack) == ["shared"]
+    assert "mock-payments" not in stack["functions"]
+    assert set(sandbox_stack["functions"]) == {"mock-payments"}
+    assert _copied(sandbox_stack) == ["shared", "sandbox"]
+    assert (ROOT / "sandbox" / "pyproject.toml").is_file()
+    assert set(stack["functions"]).isdisjoint(sandbox_stack["functions"])
 
 
 def _exports(handler: Path) -> set[str]:
@@ -84,8 +109,8 @@ def _exports(handler: Path) -> set[str]:
     return names
 
 
-def test_every_function_has_a_handler_folder(stack: dict[str, Any]) -> None:
-    for name, function in stack["functions"].items():
+def test_every_function_has_a_handler_folder(stack: dict[str, Any], sandbox_stack: dict[str, Any]) -> None:
+    for name, function in {**stack["functions"], **sandbox_stack["functions"]}.items():
         assert function["handler"] == f"./functions/{name}", name
         folder = ROOT / function["handler"]
         assert (folder / "handler.py").is_file(), f"{name}: no handler.py"
@@ -94,9 +119,10 @@ def test_every_function_has_a_handler_folder(stack: dict[str, Any]) -> None:
         assert not missing, f"{name}: handler.py does not export {sorted(missing)}"
 
 
-def test_every_function_folder_is_in_the_stack(stack: dict[str, Any]) -> None:
+def test_every_function_folder_is_in_a_stack(stack: dict[str, Any], sandbox_stack: dict[str, Any]) -> None:
     folders = {p.name for p in FUNCTIONS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
-    assert folders - set(stack["functions"]) == set(), "function folders missing from stack.yml"
+    missing = folders - set(stack["functions"]) - set(sandbox_stack["functions"])
+    assert missing == set(), "function folders missing from stack.yml and stack.sandbox.yml"
 
 
 def test_cron_schedules_parse(stack: dict[str, Any]) -> None:

@@ -254,3 +254,21 @@ def test_template_yml_matches_the_dockerfile() -> None:
     pins = [line for line in (TEMPLATE / "requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     assert pins and all("==" in line for line in pins), pins
+
+
+def test_dockerfile_installs_the_sandbox_only_when_copied_and_the_local_runtime_never() -> None:
+    """stack.sandbox.yml copies ./sandbox (mock-payments' image installs it); stack.yml does not,
+    so a production image has no prichal_sandbox; ./localrun is never installed, only dropped."""
+    runs = [rest for keyword, rest in _instructions() if keyword == "RUN"]
+    installs = [rest for rest in runs if "pip install" in rest]
+    sandbox = [rest for rest in installs if "function/sandbox" in rest]
+    assert len(sandbox) == 1
+    assert sandbox[0].startswith("if [ -f /build/function/sandbox/pyproject.toml ]; then")
+    assert "--no-deps" in sandbox[0]  # its one dependency is the core, installed just before
+    shared_at = next(i for i, rest in enumerate(runs) if "pip install /build/shared" in rest)
+    assert shared_at < runs.index(sandbox[0])
+    assert not [rest for rest in installs if "localrun" in rest]
+    cleanup = next(rest for rest in runs if rest.startswith("rm -rf /build/function/shared"))
+    assert {"/build/function/sandbox", "/build/function/localrun"} <= set(cleanup.split())
+    copies = [rest for keyword, rest in _final_stage() if keyword == "COPY"]
+    assert not [rest for rest in copies if "sandbox" in rest or "localrun" in rest]
