@@ -2,7 +2,8 @@
 
 Redis forgets expired holds by itself; the database keeps them ``active`` (and, on free
 seating, counted against capacity) until this runs. Unpaid orders expire with their hold:
-seats back on sale, ``order.expired`` announced, the payment canceled at the provider.
+seats back on sale, ``order.expired`` announced, after the provider was asked about the
+payment (a paid one takes the payment path; no answer: the order waits for the next run).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives
 def run(request: Request) -> dict:
     """Expire what is due (called by the cron connector with an empty body)."""
     c = container()
-    orders = expire_unpaid_orders(c.tenants.active(), c.uow, c.hold_store, c.payment_provider, c.relay, c.now())
+    orders = expire_unpaid_orders(c.tenants.active(), c.uow, c.hold_store, c.payments, c.relay, c.now())
     holds = expire_due_holds(c.tenants.active_ids(), c.uow, c.hold_store, c.now())
-    return {"expired_orders": orders, "expired_holds": holds}
+    return {"expired_orders": orders.expired, "settled_orders": orders.settled, "deferred_orders": orders.deferred,
+            "expired_holds": holds}
 
 
 handle = app.openfaas_handler

@@ -134,6 +134,7 @@ class CheckoutService:
                     payment = uow.payments.for_order(existing.id)
                     assert payment is not None  # written with the order
                     return existing, payment, True
+            account = self._payments.account_for_new_payment(tenant)  # refused before anything is written
             hold = self._holds.find(tenant.id, request.hold_token, uow, for_update=True)
             self._check_hold(hold, request, now)
             sailing = self._catalog.sailing(tenant.id, hold.sailing_id)
@@ -162,7 +163,7 @@ class CheckoutService:
                                  price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat)
                 uow.orders.add_item(order.id, item)
                 items.append(item)
-            payment = Payment(id=str(uuid.uuid4()), order_id=order.id, provider=tenant.payment_provider,
+            payment = Payment(id=str(uuid.uuid4()), order_id=order.id, account=account,
                               provider_payment_id=None, status=PaymentStatus.PENDING, amount=order.total,
                               currency="RUB", idempotence_key=str(uuid.uuid4()))
             uow.payments.add(payment)

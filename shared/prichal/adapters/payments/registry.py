@@ -1,4 +1,9 @@
-"""Which provider serves a tenant, with its credentials.
+"""Which provider account serves a tenant, and a client for a payment's stored account.
+
+A new payment takes the tenant's current account (``account_for``) and keeps it; every
+later call for that payment (re-read, capture, cancel, refund) builds its client from the
+stored account (``client_for``), so switching a tenant's provider never strands payments
+in flight.
 
 ``mock`` is the sandbox (the ``mock-payments`` function) with the tenant's slug as shop id;
 ``yookassa`` uses the tenant's ``payment_settings`` — ``shop_id``, ``secret_name`` (the
@@ -14,6 +19,7 @@ from pathlib import Path
 
 from prichal.config import DEFAULT_SECRETS_DIR, Settings
 from prichal.domain.errors import Unavailable
+from prichal.domain.orders import PaymentAccount
 from prichal.domain.tenants import Tenant
 
 from .base import PaymentProvider
@@ -38,20 +44,38 @@ def read_secret(name: str) -> str | None:
     return os.environ.get(name.upper().replace("-", "_"))
 
 
-def provider_for(tenant: Tenant, settings: Settings, provider: str | None = None) -> PaymentProvider:
-    name = provider or tenant.payment_provider
+def account_for(tenant: Tenant) -> PaymentAccount:
+    """The account a new payment of ``tenant`` is made with: its current settings, as a
+    reference the payment keeps (the secret's name, never the secret)."""
+    name = tenant.payment_provider
     if name == "mock":
-        return YooKassaClient(settings.mock_payments_api_url, tenant.slug, settings.mock_payments_secret,
-                              **REQUEST_PATH_LIMITS)
+        return PaymentAccount("mock", shop_id=tenant.slug)
     if name == "yookassa":
         config = tenant.payment_settings
-        secret = read_secret(config.get("secret_name", "")) if config.get("secret_name") else None
-        if not config.get("shop_id") or not secret:
-            raise PaymentNotConfigured("the seller has no YooKassa shop id or secret key configured",
-                                       provider=name)
-        return YooKassaClient(config.get("api_url") or settings.yookassa_api_url, str(config["shop_id"]), secret,
-                              **REQUEST_PATH_LIMITS)
+        return PaymentAccount("yookassa", shop_id=str(config.get("shop_id") or "") or None,
+                              secret_name=config.get("secret_name") or None, api_url=config.get("api_url") or None)
     raise PaymentNotConfigured(f"unknown payment provider {name!r}", provider=name)
+
+
+def client_for(account: PaymentAccount, settings: Settings) -> PaymentProvider:
+    """A client for the account a payment was made with (the secret key is looked up by name
+    now, so a rotated key is picked up; the database never holds it)."""
+    if account.provider == "mock":
+        return YooKassaClient(account.api_url or settings.mock_payments_api_url, account.shop_id or "",
+                              settings.mock_payments_secret, **REQUEST_PATH_LIMITS)
+    if account.provider == "yookassa":
+        secret = read_secret(account.secret_name) if account.secret_name else None
+        if not account.shop_id or not secret:
+            raise PaymentNotConfigured("the seller has no YooKassa shop id or secret key configured",
+                                       provider=account.provider)
+        return YooKassaClient(account.api_url or settings.yookassa_api_url, account.shop_id, secret,
+                              **REQUEST_PATH_LIMITS)
+    raise PaymentNotConfigured(f"unknown payment provider {account.provider!r}", provider=account.provider)
+
+
+def provider_for(tenant: Tenant, settings: Settings) -> PaymentProvider:
+    """A client for the tenant's current account (what a new payment would use)."""
+    return client_for(account_for(tenant), settings)
 
 
 def webhook_allowlist(provider: str, settings: Settings) -> str:

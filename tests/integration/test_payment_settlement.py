@@ -1,0 +1,208 @@
+"""What a provider's payment may do to an order, against a fake YooKassa over loopback HTTP
+(the sandbox in its own process, as an outside server would be): only a payment that is
+exactly the order's pays it (item 7), and expiry asks the provider before it expires an
+order whose payment may have succeeded a moment ago (item 12)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import uuid
+from decimal import Decimal
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from prichal.adapters.db import tables as t
+from prichal.adapters.payments.yookassa import YooKassaClient
+from prichal.admin import main as admin
+from tests.conftest import ROOT, assigned_sailing
+from tests.e2e.test_runtimes import Served, free_port, functions_framework
+from tests.sandbox_harness import WebhookSink, serving
+from tests.support import call
+
+SECRET = "yk-settlement-" + uuid.uuid4().hex[:8]
+SECRET_NAME = "yookassa-settlement"
+YOOKASSA_ADDRESS = "185.71.76.1"  # inside YooKassa's published ranges (the default allowlist)
+BUYER = {"X-Client-Id": "settlement-buyer"}
+
+
+@pytest.fixture(scope="module")
+def fake_yookassa(test_env):
+    sink = WebhookSink()  # its notifications are not needed: the tests deliver them by hand
+    with serving(sink) as sink_url:
+        port = free_port()
+        env = {**os.environ, **test_env.as_environ(), "PYTHONUNBUFFERED": "1",
+               "REDIS_PREFIX": test_env.redis_prefix + "yk-settle:", "MOCK_PAYMENTS_SECRET": SECRET,
+               "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+               "MOCK_PAYMENTS_NOTIFY_URL": sink_url + "/hook/{shop_id}"}
+        log = tempfile.NamedTemporaryFile(prefix="prichal-fake-yookassa-", suffix=".log", delete=False)
+        process = subprocess.Popen(
+            [functions_framework(), "--target", "main", "--source", "functions/mock-payments/handler.py",
+             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        served = Served("fake-yookassa", f"http://127.0.0.1:{port}", process, log)
+        served.wait_ready()
+        yield served
+        served.stop()
+
+
+@pytest.fixture
+def shop(container, demo, fake_yookassa, monkeypatch):
+    """The demo tenant sells through the fake YooKassa; yields a client of its shop."""
+    monkeypatch.setenv(SECRET_NAME.upper().replace("-", "_"), SECRET)
+    assert admin(["payments", demo.slug, "--provider", "yookassa", "--shop-id", demo.slug,
+                  "--secret-name", SECRET_NAME, "--api-url", f"{fake_yookassa.url}/v3"]) == 0
+    return YooKassaClient(f"{fake_yookassa.url}/v3", demo.slug, SECRET, max_attempts=1)
+
+
+def _control(fake_yookassa, demo, method, path, body=None):
+    answer = requests.request(method, fake_yookassa.url + path, json=body, auth=(demo.slug, SECRET), timeout=30)
+    assert answer.ok, answer.text
+    return answer.json()
+
+
+def _place(demo, seat):
+    hold = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": assigned_sailing(demo), "seat_ids": [seat]})
+    assert hold.status == 201, hold.json
+    order = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": hold.json["token"], "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": seat, "ticket_type": "adult"}]})
+    assert order.status == 201, order.json
+    assert order.json["payment"]["provider"] == "yookassa"
+    return order.json
+
+
+def _provider_id(owner_engine, order_id):
+    with owner_engine.connect() as conn:
+        return conn.execute(select(t.payments.c.provider_payment_id)
+                            .where(t.payments.c.order_id == order_id)).scalar_one()
+
+
+def _order_row(owner_engine, order_id):
+    with owner_engine.connect() as conn:
+        return conn.execute(select(t.orders).where(t.orders.c.id == order_id)).one()
+
+
+def _actions(owner_engine, order_id):
+    with owner_engine.connect() as conn:
+        return [row.action for row in conn.execute(select(t.order_log.c.action)
+                                                   .where(t.order_log.c.order_id == order_id))]
+
+
+def _notify(container, demo, payment_id, event="payment.succeeded"):
+    tenant = container.tenants.by_slug(demo.slug)
+    return container.payments.handle_notification(
+        tenant, "yookassa", {"type": "notification", "event": event, "object": {"id": payment_id}}, YOOKASSA_ADDRESS)
+
+
+def _lapse(owner_engine, order_id):
+    with owner_engine.begin() as conn:
+        conn.execute(t.orders.update().where(t.orders.c.id == order_id).values(expires_at=t.orders.c.created_at))
+
+
+# --- item 7: a payment that is not exactly the order's never pays it ------------------------
+
+def test_the_right_payment_pays_the_order(container, demo, shop, fake_yookassa, owner_engine):
+    order = _place(demo, "main-J-1")
+    payment_id = _provider_id(owner_engine, order["id"])
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "succeeded"})
+    assert _notify(container, demo, payment_id) == "order-paid"
+    assert _order_row(owner_engine, order["id"]).status == "paid"
+
+
+@pytest.mark.parametrize(("amount", "metadata", "reason"), [
+    ("1.00", None, "amount 1.00 instead of 1500.00"),
+    ("1500.01", None, "amount 1500.01 instead of 1500.00"),
+    (None, {"order_id": str(uuid.uuid4())}, "metadata names another order"),
+    (None, {"tenant": "another-seller"}, "metadata names another seller"),
+    (None, {"order_id": None, "tenant": None}, "metadata names another order"),
+], ids=["too little", "a kopeck more", "another order", "another tenant", "no metadata"])
+def test_a_payment_that_is_not_the_orders_is_flagged_logged_and_refunded(container, demo, shop, fake_yookassa,
+                                                                         owner_engine, amount, metadata, reason):
+    """The provider id our payment row holds leads to a payment of a different amount or for
+    another order or seller (a provider bug, a swapped shop): the order stays unpaid."""
+    order = _place(demo, "main-J-2")
+    names = {"order_id": order["id"], "order_number": str(order["number"]), "tenant": demo.slug}
+    names = {k: v for k, v in {**names, **(metadata or {})}.items() if v is not None}
+    other = shop.create_payment(amount=Decimal(amount or order["total"]), description="x",
+                                return_url="https://shop.example.test/", metadata=names, receipt=None,
+                                idempotence_key=str(uuid.uuid4()))
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{other.id}/status", {"status": "succeeded"})
+    with owner_engine.begin() as conn:
+        conn.execute(t.payments.update().where(t.payments.c.order_id == order["id"])
+                     .values(provider_payment_id=other.id))
+
+    assert _notify(container, demo, other.id) == "payment-mismatch-refunded"
+    row = _order_row(owner_engine, order["id"])
+    assert row.status == "awaiting_payment" and row.paid_at is None
+    assert reason in row.needs_attention
+    actions = _actions(owner_engine, order["id"])
+    assert "payment.mismatch" in actions and "refund.requested" in actions and "refund.sent" in actions
+    assert "order.paid" not in actions
+    refunds = _control(fake_yookassa, demo, "GET", f"/sandbox/payments/{other.id}")["sandbox_refunds"]
+    assert [r["object"]["amount"]["value"] for r in refunds] == [amount or order["total"]]
+    with owner_engine.connect() as conn:
+        assert conn.execute(select(t.outbox.c.id).where(t.outbox.c.type == "order.paid",
+                                                        t.outbox.c.data["order_id"].astext == order["id"])).all() == []
+    assert _notify(container, demo, other.id) == "no-change"  # a repeat refunds nothing twice
+    assert len(_control(fake_yookassa, demo, "GET", f"/sandbox/payments/{other.id}")["sandbox_refunds"]) == 1
+
+
+# --- item 12: expiry asks the provider first ------------------------------------------------
+
+def _expire():
+    answer = call("expire-holds", "POST", "/", headers={"X-Connector": "cron-connector"})
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def test_expiry_takes_the_payment_path_when_the_provider_says_paid(container, demo, shop, fake_yookassa,
+                                                                   owner_engine):
+    order = _place(demo, "main-J-3")
+    payment_id = _provider_id(owner_engine, order["id"])
+    # the buyer paid a second ago; the notification has not arrived (forced without notifying)
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "succeeded"})
+    _lapse(owner_engine, order["id"])
+    ran = _expire()
+    assert ran["settled_orders"] >= 1
+    row = _order_row(owner_engine, order["id"])
+    assert row.status == "paid" and "order.expired" not in _actions(owner_engine, order["id"])
+    assert _notify(container, demo, payment_id) == "no-change"  # the late notification changes nothing
+
+
+def test_expiry_cancels_a_pending_payment_then_expires(container, demo, shop, fake_yookassa, owner_engine):
+    order = _place(demo, "main-J-4")
+    payment_id = _provider_id(owner_engine, order["id"])
+    _lapse(owner_engine, order["id"])
+    assert _expire()["expired_orders"] >= 1
+    assert _order_row(owner_engine, order["id"]).status == "expired"
+    operations = [r["operation"] for r in _control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"]]
+    assert "get_payment" in operations and "cancel_payment" in operations
+    assert operations.index("get_payment") < operations.index("cancel_payment")
+    # the buyer pays after all: the late-payment path revives the order (its seat is still free)
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "succeeded"})
+    assert _notify(container, demo, payment_id) == "order-paid-late"
+
+
+def test_expiry_cancelled_at_the_provider_cancels_the_order(container, demo, shop, fake_yookassa, owner_engine):
+    order = _place(demo, "main-J-5")
+    payment_id = _provider_id(owner_engine, order["id"])
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "canceled"})
+    _lapse(owner_engine, order["id"])
+    _expire()
+    assert _order_row(owner_engine, order["id"]).status == "cancelled"
+
+
+def test_an_unreachable_provider_defers_expiry_to_the_next_run(container, demo, shop, fake_yookassa, owner_engine):
+    order = _place(demo, "main-J-6")
+    _lapse(owner_engine, order["id"])
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"get_payment": [503, 503, 503]})
+    ran = _expire()
+    assert ran["deferred_orders"] >= 1
+    row = _order_row(owner_engine, order["id"])
+    assert row.status == "awaiting_payment" and "order.expired" not in _actions(owner_engine, order["id"])
+    assert _expire()["expired_orders"] >= 1  # the provider answers again: the next run expires it
+    assert _order_row(owner_engine, order["id"]).status == "expired"
