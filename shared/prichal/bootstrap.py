@@ -148,7 +148,8 @@ class Container:
     def payments(self) -> PaymentService:
         return PaymentService(self.uow, account_for, self.payment_client, self.hold_store, self.relay,
                               lambda provider: webhook_allowlist(provider, self.settings),
-                              self.settings.default_return_url, self.now)
+                              self.settings.default_return_url, self.now,
+                              call_budget=self.settings.payment_call_budget_seconds)
 
     @cached_property
     def checkout(self) -> CheckoutService:

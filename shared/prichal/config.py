@@ -18,6 +18,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRETS_DIR = "/var/openfaas/secrets"
+# What a function keeps of its exec_timeout for everything but provider calls (database,
+# tenant lookup, a cold start's imports): see ``payment_call_budget_seconds``.
+PROVIDER_MARGIN_SECONDS = 5.0
 
 
 def read_secret_files(directory: str | None = None) -> dict[str, str]:
@@ -101,6 +104,12 @@ class Settings(BaseSettings):
 
     # --- checkout and payments -----------------------------------------------------
     yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    # Every provider call of one request or cron run (attempts, and the waits between
+    # them) ends within this many seconds, all calls together. It must leave
+    # PROVIDER_MARGIN_SECONDS of the function's time for the rest: budget + margin <=
+    # exec_timeout (stack.yml) of each function that calls a provider (create-order,
+    # payment-webhook, expire-holds); tests/unit/test_stack_yml.py checks it.
+    payment_call_budget_seconds: float = Field(default=10.0, gt=0)
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa

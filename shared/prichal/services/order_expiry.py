@@ -54,25 +54,26 @@ def expire_unpaid_orders(tenants: list[Tenant], uow_factory: Callable[..., UnitO
     """Expire every unpaid order past its time, in every tenant, after asking the provider."""
     run = ExpiryRun()
     down: set[PaymentAccount] = set()  # accounts that gave no definite answer in this run
-    for tenant in tenants:
-        skipped: set[str] = set()
-        while True:
-            with uow_factory(tenant.id) as uow:
-                found = uow.orders.due_for_expiry(now, batch + len(skipped))
-                due = [(order_id, uow.payments.for_order(order_id)) for order_id in found if order_id not in skipped]
-            to_expire: list[tuple[str, Payment | None]] = []
-            for order_id, payment in due:
-                verdict = _settle(tenant, payments, payment, down)
-                if verdict is Verdict.EXPIRE:
-                    to_expire.append((order_id, payment))
-                else:
-                    skipped.add(order_id)
-                    run.settled += verdict is Verdict.SETTLED
-                    run.deferred += verdict is Verdict.DEFERRED
-            run.expired += _expire(tenant, uow_factory, store, to_expire, now)
-            relay.publish_pending(tenant.id)
-            if len(due) < batch:
-                break
+    with payments.deadline():  # once the run's provider time is spent, the rest waits for the next run
+        for tenant in tenants:
+            skipped: set[str] = set()  # settled or deferred in this run: not asked twice
+            while True:
+                with uow_factory(tenant.id) as uow:
+                    found = uow.orders.due_for_expiry(now, batch + len(skipped))
+                    due = [(i, uow.payments.for_order(i)) for i in found if i not in skipped]
+                to_expire: list[tuple[str, Payment | None]] = []
+                for order_id, payment in due:
+                    verdict = _settle(tenant, payments, payment, down)
+                    if verdict is Verdict.EXPIRE:
+                        to_expire.append((order_id, payment))
+                    else:
+                        skipped.add(order_id)
+                        run.settled += verdict is Verdict.SETTLED
+                        run.deferred += verdict is Verdict.DEFERRED
+                run.expired += _expire(tenant, uow_factory, store, to_expire, now)
+                relay.publish_pending(tenant.id)
+                if len(due) < batch:
+                    break
     return run
 
 

@@ -14,6 +14,7 @@ import enum
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,7 @@ from prichal.adapters.payments.base import (
     PaymentUnavailable,
     ProviderPayment,
 )
+from prichal.adapters.payments.deadline import Deadline, provider_deadline
 from prichal.adapters.payments.registry import PaymentNotConfigured
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.errors import Forbidden, InvalidInput, Unavailable
@@ -87,8 +89,9 @@ Clients = Callable[[PaymentAccount], PaymentProvider]
 class PaymentService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], accounts: Callable[[Tenant], PaymentAccount],
                  clients: Clients, store: RedisHoldStore, relay: OutboxRelay, allowlists: Callable[[str], str],
-                 default_return_url: str, clock: Callable[[], datetime]) -> None:
+                 default_return_url: str, clock: Callable[[], datetime], call_budget: float = 10.0) -> None:
         self._uow = uow_factory
+        self._call_budget = call_budget
         self._accounts = accounts
         self._clients = clients
         self._store = store
@@ -96,6 +99,10 @@ class PaymentService:
         self._allowlists = allowlists
         self._return_url = default_return_url
         self._now = clock
+
+    def deadline(self) -> AbstractContextManager[Deadline]:
+        """The one time budget every provider call of a request or a cron run shares."""
+        return provider_deadline(self._call_budget)
 
     # --- start -----------------------------------------------------------------------------
     def account_for_new_payment(self, tenant: Tenant) -> PaymentAccount:
@@ -111,13 +118,14 @@ class PaymentService:
         lines = [OrderLine(item.description, item.price, item.vat_rate, item.ticket_type, item.tariff_id,
                            item.seat_id) for item in order.items]
         try:
-            created = self._clients(payment.account).create_payment(
-                amount=order.total, description=f"Заказ №{order.number}",
-                return_url=order.return_url or self._return_url,
-                metadata={"order_id": order.id, "order_number": str(order.number), "tenant": tenant.slug},
-                receipt=receipt(lines, email=order.customer.email, phone=order.customer.phone,
-                                full_name=order.customer.name, tax_system_code=tenant.tax_system_code),
-                idempotence_key=payment.idempotence_key)
+            with self.deadline():
+                created = self._clients(payment.account).create_payment(
+                    amount=order.total, description=f"Заказ №{order.number}",
+                    return_url=order.return_url or self._return_url,
+                    metadata={"order_id": order.id, "order_number": str(order.number), "tenant": tenant.slug},
+                    receipt=receipt(lines, email=order.customer.email, phone=order.customer.phone,
+                                    full_name=order.customer.name, tax_system_code=tenant.tax_system_code),
+                    idempotence_key=payment.idempotence_key)
         except (PaymentUnavailable, PaymentRejected) as exc:
             log.warning("payment not started", extra={"order_id": order.id, "error": str(exc)})
             raise PaymentProviderDown("the payment could not be started; retry with the same Idempotency-Key",
@@ -152,10 +160,11 @@ class PaymentService:
         else:
             client = self._clients(payment.account)
             try:
-                if event in REFUND_EVENTS:
-                    outcome = self._apply_refund(tenant, client, object_id)
-                else:
-                    outcome = self.apply(tenant, provider, client.get_payment(object_id), actor=provider)
+                with self.deadline():  # the re-read and what it sets off (refund, capture) together
+                    if event in REFUND_EVENTS:
+                        outcome = self._apply_refund(tenant, client, object_id)
+                    else:
+                        outcome = self.apply(tenant, provider, client.get_payment(object_id), actor=provider)
             except PaymentUnavailable as exc:
                 raise PaymentProviderDown("could not re-read the object from the provider; "
                                           "deliver again later") from exc

@@ -26,8 +26,9 @@ from .base import PaymentProvider
 from .yookassa import YooKassaClient
 
 PROVIDERS = ("mock", "yookassa")
-# Provider calls happen inside requests (15 s function timeout): fail fast, and let the
-# caller retry with the same idempotence key rather than wait out a long backoff.
+# Provider calls happen inside requests: fail fast, and let the caller retry with the same
+# idempotence key rather than wait out a long backoff. All attempts of one request end
+# within ``Settings.payment_call_budget_seconds`` (see deadline.py).
 REQUEST_PATH_LIMITS = {"timeout": 5.0, "max_attempts": 3}
 
 
@@ -62,14 +63,15 @@ def client_for(account: PaymentAccount, settings: Settings) -> PaymentProvider:
     now, so a rotated key is picked up; the database never holds it)."""
     if account.provider == "mock":
         return YooKassaClient(account.api_url or settings.mock_payments_api_url, account.shop_id or "",
-                              settings.mock_payments_secret, **REQUEST_PATH_LIMITS)
+                              settings.mock_payments_secret, budget=settings.payment_call_budget_seconds,
+                              **REQUEST_PATH_LIMITS)
     if account.provider == "yookassa":
         secret = read_secret(account.secret_name) if account.secret_name else None
         if not account.shop_id or not secret:
             raise PaymentNotConfigured("the seller has no YooKassa shop id or secret key configured",
                                        provider=account.provider)
         return YooKassaClient(account.api_url or settings.yookassa_api_url, account.shop_id, secret,
-                              **REQUEST_PATH_LIMITS)
+                              budget=settings.payment_call_budget_seconds, **REQUEST_PATH_LIMITS)
     raise PaymentNotConfigured(f"unknown payment provider {account.provider!r}", provider=account.provider)
 
 
