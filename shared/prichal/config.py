@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # exec_timeout (stack.yml) of each function that calls a provider (create-order,
     # payment-webhook, expire-holds); tests/unit/test_stack_yml.py checks it.
     payment_call_budget_seconds: float = Field(default=10.0, gt=0)
+    # A refund the provider has not accepted for this long counts in the
+    # prichal_refunds_stuck gauge (expire-holds' /metrics); alert when it is above 0.
+    refund_stuck_after_seconds: int = 900
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa

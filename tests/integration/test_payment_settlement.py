@@ -206,3 +206,47 @@ def test_an_unreachable_provider_defers_expiry_to_the_next_run(container, demo, 
     assert row.status == "awaiting_payment" and "order.expired" not in _actions(owner_engine, order["id"])
     assert _expire()["expired_orders"] >= 1  # the provider answers again: the next run expires it
     assert _order_row(owner_engine, order["id"]).status == "expired"
+
+
+# --- item 11: a refund the provider never accepted raises an alert ----------------------------
+
+def _stuck_refunds_metric():
+    text = call("expire-holds", "GET", "/metrics").raw.decode()
+    line = next(line for line in text.splitlines() if line.startswith("prichal_refunds_stuck "))
+    return float(line.split()[1])
+
+
+def test_a_refund_that_was_never_sent_shows_in_the_stuck_refunds_metric(container, demo, shop, fake_yookassa,
+                                                                        owner_engine, clock):
+    """A refund the provider refused to take (it stays ``requested``) counts in the gauge once
+    it is older than the alert's age, and leaves it when it got through."""
+    from datetime import timedelta
+
+    from prichal.services.payments import count_stuck_refunds
+
+    order = _place(demo, "main-J-7")
+    other = shop.create_payment(amount=Decimal("1.00"), description="x", return_url="https://shop.example.test/",
+                                metadata={"order_id": order["id"], "tenant": demo.slug}, receipt=None,
+                                idempotence_key=str(uuid.uuid4()))
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{other.id}/status", {"status": "succeeded"})
+    with owner_engine.begin() as conn:
+        conn.execute(t.payments.update().where(t.payments.c.order_id == order["id"])
+                     .values(provider_payment_id=other.id))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [503, 503, 503]})
+    assert _notify(container, demo, other.id) == "payment-mismatch-refunded"
+    with owner_engine.connect() as conn:
+        refund_id = conn.execute(select(t.refunds.c.id).where(t.refunds.c.order_id == order["id"])).scalar_one()
+        assert conn.execute(select(t.refunds.c.status).where(t.refunds.c.id == refund_id)).scalar_one() == "requested"
+
+    def mine():
+        return count_stuck_refunds([demo.tenant_id], container.uow, clock(), timedelta(minutes=15))
+
+    assert mine() == 0  # younger than the alert's age
+    clock.advance(minutes=16)
+    assert mine() == 1
+    stuck = _expire()["refunds_stuck"]
+    assert stuck >= 1 and _stuck_refunds_metric() == stuck
+
+    container.payments.send_refund(container.tenants.by_slug(demo.slug), str(refund_id))  # the provider is back
+    assert mine() == 0
+    assert _expire()["refunds_stuck"] == stuck - 1 and _stuck_refunds_metric() == stuck - 1

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -347,6 +347,18 @@ class PaymentService:
         with self._uow(tenant.id) as uow:
             uow.orders.flag(order_id, reason)
             uow.commit()
+
+
+def count_stuck_refunds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWork], now: datetime,
+                        after: timedelta) -> int:
+    """Refunds still ``requested`` (the provider never accepted them) for longer than ``after``,
+    in every tenant: the buyers' money we still hold. Nothing re-sends them yet, so this
+    number is an alert for a person (the ``prichal_refunds_stuck`` gauge)."""
+    total = 0
+    for tenant_id in tenant_ids:
+        with uow_factory(tenant_id) as uow:
+            total += uow.payments.count_unsent_refunds(now - after)
+    return total
 
 
 def mismatches(current: ProviderPayment, order: Order, tenant: Tenant) -> list[str]:

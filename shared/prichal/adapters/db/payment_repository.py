@@ -96,6 +96,11 @@ class PaymentRepository:
             .join(payments, payments.c.id == refunds.c.payment_id)
             .where(refunds.c.status == "requested")))
 
+    def count_unsent_refunds(self, requested_before: datetime) -> int:
+        """Refunds the provider has not accepted yet, requested before the given time."""
+        return self.conn.execute(select(func.count()).select_from(refunds).where(
+            refunds.c.status == "requested", refunds.c.created_at < requested_before)).scalar_one()
+
     # --- notifications -------------------------------------------------------------------
     def record_notification(self, provider: str, event: str, object_id: str, source: str | None,
                             body: dict[str, Any]) -> int:
