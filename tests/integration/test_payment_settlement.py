@@ -250,3 +250,58 @@ def test_a_refund_that_was_never_sent_shows_in_the_stuck_refunds_metric(containe
     container.payments.send_refund(container.tenants.by_slug(demo.slug), str(refund_id))  # the provider is back
     assert mine() == 0
     assert _expire()["refunds_stuck"] == stuck - 1 and _stuck_refunds_metric() == stuck - 1
+
+
+# --- item 15: free tickets go with paid ones; an order of free tickets only is refused ------
+
+@pytest.fixture
+def infant_tariff(demo, owner_engine):
+    with owner_engine.begin() as conn:
+        conn.execute(t.tariffs.insert().values(tenant_id=demo.tenant_id, program_id=demo.assigned_program_id,
+                                               ticket_type="infant", name="Младенец (до 3 лет)",
+                                               price=Decimal("0.00")))
+
+
+def _counts(owner_engine, tenant_id):
+    from sqlalchemy import func
+
+    with owner_engine.connect() as conn:
+        return {table.name: conn.execute(select(func.count()).select_from(table)
+                                          .where(table.c.tenant_id == tenant_id)).scalar_one()
+                for table in (t.orders, t.tickets, t.payments, t.order_log, t.outbox)}
+
+
+def _hold(demo, seats):
+    hold = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": assigned_sailing(demo), "seat_ids": seats})
+    assert hold.status == 201, hold.json
+    return hold.json["token"]
+
+
+def test_a_free_ticket_goes_with_a_paid_one(container, demo, shop, fake_yookassa, owner_engine, infant_tariff):
+    token = _hold(demo, ["main-I-1", "main-I-2"])
+    order = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": token, "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-I-1", "ticket_type": "adult"}, {"seat_id": "main-I-2", "ticket_type": "infant"}]})
+    assert order.status == 201, order.json
+    assert order.json["total"] == "1500.00" and [i["price"] for i in order.json["items"]] == ["1500.00", "0.00"]
+    stored = _control(fake_yookassa, demo, "GET", f"/sandbox/payments/{_provider_id(owner_engine, order.json['id'])}")
+    assert stored["amount"]["value"] == "1500.00"
+    assert [item["amount"]["value"] for item in stored["sandbox_receipt"]["items"]] == ["1500.00"]
+
+
+def test_an_order_of_free_tickets_only_is_refused_before_anything_is_written(container, demo, shop, fake_yookassa,
+                                                                           owner_engine, infant_tariff):
+    token = _hold(demo, ["main-I-3"])
+    before = _counts(owner_engine, demo.tenant_id)
+    refused = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": token, "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-I-3", "ticket_type": "infant"}]})
+    assert refused.status == 422 and refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json["code"] == "order-total-zero" and refused.json["errors"][0]["loc"] == ["items"]
+    assert _counts(owner_engine, demo.tenant_id) == before
+    assert _control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"] == []  # no provider call
+    paid = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={  # the hold still serves
+        "hold_token": token, "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-I-3", "ticket_type": "adult"}]})
+    assert paid.status == 201, paid.json

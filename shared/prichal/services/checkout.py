@@ -17,6 +17,7 @@ from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,11 @@ from .payments import PaymentService
 class IdempotencyMismatch(InvalidInput):
     code = "idempotency-key-reused"
     title = "Idempotency-Key already used for another request"
+
+
+class FreeOrderRefused(InvalidInput):
+    code = "order-total-zero"
+    title = "An order must cost something"
 
 
 class HoldNotUsable(Conflict):
@@ -141,6 +147,7 @@ class CheckoutService:
             sailing.ensure_on_sale(now)
             lines = self._lines(tenant, sailing, hold, request.items, uow.catalog.tariffs([sailing.program_id]), now)
             sums = totals(lines)
+            _check_payable(sums.total)
             order = Order(
                 id=str(uuid.uuid4()), tenant_id=tenant.id, number=uow.orders.next_number(),
                 status=OrderStatus.AWAITING_PAYMENT, sailing_id=sailing.id, hold_token=hold.token,
@@ -289,6 +296,15 @@ class CheckoutService:
             payment = uow.payments.for_order(order_id)
         assert order is not None
         return order, payment
+
+
+def _check_payable(total: Decimal) -> None:
+    """Free tickets (a 0.00 tariff, e.g. infants) go with paid ones; an order of free tickets
+    only is refused here, before anything is written: every order is confirmed by its
+    payment, and there is no payment of 0.00 (the provider client refuses one)."""
+    if total <= 0:
+        raise FreeOrderRefused("an order of free tickets only cannot be paid; add a paid ticket", errors=[
+            {"loc": ["items"], "type": "order_total_zero", "msg": "the order's total is 0.00"}])
 
 
 def _pick_tariff(tariffs: list[Tariff], item: ItemRequest, category: str | None, index: int) -> Tariff:
