@@ -48,10 +48,11 @@ def test_0006_fills_payment_accounts_from_the_tenants_current_settings():
         yk, mock = str(uuid.uuid4()), str(uuid.uuid4())
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))  # no orders needed for the FKs
+            settings = '{"shop_id": "123", "secret_name": "yookassa-a", "api_url": "https://y/v3"}'
             conn.execute(text("INSERT INTO tenants (id, slug, name, payment_provider, payment_settings) VALUES "
-                              "(:yk, 'yk-shop', 'A', 'yookassa', "
-                              "'{\"shop_id\": \"123\", \"secret_name\": \"yookassa-a\", \"api_url\": \"https://y/v3\"}'), "
-                              "(:mock, 'sandboxed', 'B', 'mock', '{}')"), {"yk": yk, "mock": mock})
+                              "(:yk, 'yk-shop', 'A', 'yookassa', CAST(:settings AS jsonb)), "
+                              "(:mock, 'sandboxed', 'B', 'mock', '{}')"),
+                         {"yk": yk, "mock": mock, "settings": settings})
             for tenant, provider, key in ((yk, "yookassa", "p1"), (mock, "mock", "p2"), (mock, "yookassa", "p3")):
                 conn.execute(text("INSERT INTO payments (id, tenant_id, order_id, provider, provider_payment_id, "
                                   "status, amount, idempotence_key) VALUES (gen_random_uuid(), :t, gen_random_uuid(), "
