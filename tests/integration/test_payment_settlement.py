@@ -305,3 +305,21 @@ def test_an_order_of_free_tickets_only_is_refused_before_anything_is_written(con
         "hold_token": token, "customer": {"name": "Анна", "email": "anna@example.test"},
         "items": [{"seat_id": "main-I-3", "ticket_type": "adult"}]})
     assert paid.status == 201, paid.json
+
+
+def test_one_unreachable_account_is_asked_once_per_run(container, demo, shop, fake_yookassa, owner_engine):
+    """Two lapsed orders on one account whose provider does not answer: the first is tried
+    (with its retries), the second waits without another call, so a dead provider cannot
+    eat the run's time; both are expired by a later run."""
+    orders = [_place(demo, seat) for seat in ("main-H-1", "main-H-2")]
+    for order in orders:
+        _lapse(owner_engine, order["id"])
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"get_payment": [503, 503, 503]})
+    before = len(_control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"])
+    ran = _expire()
+    asked = _control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"][before:]
+    assert [r["operation"] for r in asked] == ["get_payment"] * 3  # one order's attempts, none for the other
+    assert ran["deferred_orders"] >= 2
+    assert [_order_row(owner_engine, o["id"]).status for o in orders] == ["awaiting_payment"] * 2
+    _expire()
+    assert [_order_row(owner_engine, o["id"]).status for o in orders] == ["expired"] * 2
