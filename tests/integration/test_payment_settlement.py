@@ -151,6 +151,23 @@ def test_a_payment_that_is_not_the_orders_is_flagged_logged_and_refunded(contain
     assert len(_control(fake_yookassa, demo, "GET", f"/sandbox/payments/{other.id}")["sandbox_refunds"]) == 1
 
 
+def test_an_authorised_payment_that_is_not_the_orders_is_canceled_not_captured(container, demo, shop,
+                                                                              fake_yookassa, owner_engine):
+    order = _place(demo, "main-J-9")
+    other = shop.create_payment(amount=Decimal("1.00"), description="x", return_url="https://shop.example.test/",
+                                metadata={"order_id": order["id"], "tenant": demo.slug}, receipt=None,
+                                idempotence_key=str(uuid.uuid4()), capture=False)
+    assert requests.post(other.confirmation_url, data={"decision": "pay"}, allow_redirects=False,
+                         timeout=30).status_code == 303  # now waiting for capture
+    with owner_engine.begin() as conn:
+        conn.execute(t.payments.update().where(t.payments.c.order_id == order["id"])
+                     .values(provider_payment_id=other.id))
+    assert _notify(container, demo, other.id, "payment.waiting_for_capture") == "payment-mismatch-canceled"
+    assert _control(fake_yookassa, demo, "GET", f"/sandbox/payments/{other.id}")["status"] == "canceled"
+    row = _order_row(owner_engine, order["id"])
+    assert row.status == "awaiting_payment" and "amount 1.00 instead of 1500.00" in row.needs_attention
+
+
 # --- item 12: expiry asks the provider first ------------------------------------------------
 
 def _expire():
