@@ -23,7 +23,7 @@ from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.payments.base import PaymentProvider
-from prichal.adapters.payments.registry import provider_for, webhook_allowlist
+from prichal.adapters.payments.registry import account_for, client_for, webhook_allowlist
 from prichal.adapters.rabbitmq import EventPublisher
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.adapters.smtp_mailer import SmtpMailer
@@ -31,7 +31,7 @@ from prichal.adapters.templates import Templates
 from prichal.config import Settings, get_settings
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
-from prichal.domain.tenants import Tenant
+from prichal.domain.orders import PaymentAccount
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.tenancy import TenantResolver
@@ -113,16 +113,15 @@ class Container:
         return CatalogService(self.uow, self.hold_store, self.catalog_reader, self.now,
                               self.settings.seat_status_cache_seconds)
 
-    def payment_provider(self, tenant: Tenant, name: str | None = None) -> PaymentProvider:
-        """The tenant's provider client, kept per process for its connection pool."""
-        key = (tenant.id, name or tenant.payment_provider, tenant.payment_settings.get("shop_id"))
-        client = self._providers.get(key)
+    def payment_client(self, account: PaymentAccount) -> PaymentProvider:
+        """A client for a payment's account, kept per process for its connection pool."""
+        client = self._payment_clients.get(account)
         if client is None:
-            client = self._providers[key] = provider_for(tenant, self.settings, name)
+            client = self._payment_clients[account] = client_for(account, self.settings)
         return client
 
     @cached_property
-    def _providers(self) -> dict[tuple, PaymentProvider]:
+    def _payment_clients(self) -> dict[PaymentAccount, PaymentProvider]:
         return {}
 
     @cached_property
@@ -135,15 +134,17 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentService:
-        return PaymentService(self.uow, self.payment_provider, self.hold_store, self.relay,
+        return PaymentService(self.uow, lambda tenant: account_for(tenant, self.settings), self.payment_client,
+                              self.hold_store, self.relay,
                               lambda provider: webhook_allowlist(provider, self.settings),
-                              self.settings.default_return_url, self.now)
+                              self.settings.default_return_url, self.now,
+                              call_budget=self.settings.payment_call_budget_seconds)
 
     @cached_property
     def checkout(self) -> CheckoutService:
         return CheckoutService(self.uow, self.catalog_reader, self.holds, self.hold_store, self.hold_policy,
                                self.payments,
-                               self.settings.order_token_secret, self.now, providers=self.payment_provider,
+                               self.settings.order_token_secret, self.now,
                                local_return_urls=not self.settings.production)
 
     @cached_property

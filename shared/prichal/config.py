@@ -28,6 +28,9 @@ _SECRET_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?")
 
 def secrets_dir() -> Path:
     return Path(os.environ.get("SECRETS_DIR", DEFAULT_SECRETS_DIR))
+# What a function keeps of its exec_timeout for everything but provider calls (database,
+# tenant lookup, a cold start's imports): see ``payment_call_budget_seconds``.
+PROVIDER_MARGIN_SECONDS = 5.0
 
 
 def read_secret_files(directory: str | None = None) -> dict[str, str]:
@@ -171,6 +174,15 @@ class Settings(BaseSettings):
 
     # --- checkout and payments -----------------------------------------------------
     yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    # Every provider call of one request or cron run (attempts, and the waits between
+    # them) ends within this many seconds, all calls together. It must leave
+    # PROVIDER_MARGIN_SECONDS of the function's time for the rest: budget + margin <=
+    # exec_timeout (stack.yml) of each function that calls a provider (create-order,
+    # payment-webhook, expire-holds); tests/unit/test_stack_yml.py checks it.
+    payment_call_budget_seconds: float = Field(default=10.0, gt=0)
+    # A refund the provider has not accepted for this long counts in the
+    # prichal_refunds_stuck gauge (expire-holds' /metrics); alert when it is above 0.
+    refund_stuck_after_seconds: int = 900
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa

@@ -95,3 +95,61 @@ def test_purchase_through_the_yookassa_provider(gateway, fake_yookassa, demo):
     assert order["payment"]["status"] == "succeeded"
     inspected = requests.get(f"{fake_yookassa.url}/sandbox/payments/{payment_id}", headers=auth, timeout=10).json()
     assert inspected["sandbox_notifications"][-1]["delivered"] is True
+
+
+def _order_on_yookassa(gateway, demo, seats, client):
+    """An order whose payment went to YooKassa (waits out the functions' tenant cache)."""
+    headers = {"X-Tenant": demo.slug, "X-Client-Id": client}
+    sailing = assigned_sailing(demo)
+
+    def attempt():
+        hold = requests.post(f"{gateway}/function/lock-seat/holds", headers=headers, timeout=10,
+                             json={"sailing_id": sailing, "seat_ids": list(seats)}).json()
+        created = requests.post(f"{gateway}/function/create-order/orders", headers=headers, timeout=30, json={
+            "hold_token": hold["token"], "customer": {"name": "Ольга", "email": "olga@example.test"},
+            "items": [{"seat_id": seat, "ticket_type": "adult"} for seat in seats]}).json()
+        if created["payment"]["provider"] == "yookassa":
+            return created
+        requests.delete(f"{gateway}/function/lock-seat/holds/{hold['token']}", headers=headers, timeout=10)
+        return None
+
+    return wait_for(attempt, timeout=60, interval=1, message="create-order on yookassa")
+
+
+def test_switching_the_provider_keeps_payments_in_flight_on_their_account(gateway, fake_yookassa, demo,
+                                                                          owner_engine):
+    """Orders paid on YooKassa while the tenant already moved to the sandbox: the notification
+    is re-read with the payment's own account and applied; expire-holds keeps working."""
+    from sqlalchemy import select
+
+    from prichal.adapters.db import tables as t
+
+    assert admin(["payments", demo.slug, "--provider", "yookassa", "--shop-id", demo.slug,
+                  "--secret-name", "yookassa-e2e", "--api-url", f"{fake_yookassa.url}/v3"]) == 0
+    paid_later = _order_on_yookassa(gateway, demo, ["upper-C-1"], "yk-switch-1")
+    lapsing = _order_on_yookassa(gateway, demo, ["upper-C-2"], "yk-switch-2")
+    assert admin(["payments", demo.slug, "--provider", "mock"]) == 0
+
+    with owner_engine.begin() as conn:  # the second order's time ran out
+        conn.execute(t.orders.update().where(t.orders.c.id == lapsing["id"]).values(expires_at=t.orders.c.created_at))
+    expired = requests.post(f"{gateway}/function/expire-holds", timeout=60)
+    assert expired.status_code == 200, expired.text
+    assert expired.json()["expired_orders"] >= 1 and expired.json()["deferred_orders"] == 0
+
+    paid = requests.post(paid_later["payment"]["confirmation_url"], data={"decision": "pay"}, allow_redirects=False,
+                         timeout=60)
+    assert paid.status_code == 303
+
+    def status(order_id):
+        with owner_engine.connect() as conn:
+            return conn.execute(select(t.orders.c.status).where(t.orders.c.id == order_id)).scalar_one()
+
+    assert wait_for(lambda: status(paid_later["id"]) == "paid", timeout=60, message="paid after the switch")
+    assert status(lapsing["id"]) == "expired"
+    with owner_engine.connect() as conn:
+        accounts = conn.execute(select(t.payments.c.provider, t.payments.c.shop_id, t.payments.c.secret_name)
+                                .where(t.payments.c.order_id.in_([paid_later["id"], lapsing["id"]]))).all()
+        outcomes = conn.execute(select(t.payment_notifications.c.outcome)
+                                .where(t.payment_notifications.c.tenant_id == demo.tenant_id)).scalars().all()
+    assert set(accounts) == {("yookassa", demo.slug, "yookassa-e2e")}
+    assert "order-paid" in outcomes

@@ -158,7 +158,7 @@ class RecordingProvider:
 @pytest.fixture
 def provider(container, monkeypatch: pytest.MonkeyPatch) -> RecordingProvider:
     fake = RecordingProvider()
-    monkeypatch.setattr(container, "payment_provider", lambda tenant, name=None: fake)
+    monkeypatch.setattr(container, "payment_client", lambda account: fake)
     return fake
 
 

@@ -68,3 +68,11 @@ def test_no_vat_seller_gets_code_1_and_zero_vat():
     order = [OrderLine("Детский", Decimal("900.00"), VatRate.NONE, "child", "t")]
     assert totals(order).vat_total == Decimal("0.00")
     assert receipt(order, email="a@b.cd", phone=None, full_name=None, tax_system_code=2)["items"][0]["vat_code"] == 1
+
+
+def test_free_tickets_stay_out_of_the_receipt():
+    order = [OrderLine("Взрослый", Decimal("1500.00"), VatRate.VAT22, "adult", "t"),
+             OrderLine("Младенец", Decimal("0.00"), VatRate.VAT22, "infant", "f")]
+    built = receipt(order, email="a@b.cd", phone=None, full_name=None, tax_system_code=1)
+    assert [item["description"] for item in built["items"]] == ["Взрослый"]
+    assert totals(order).total == Decimal("1500.00")

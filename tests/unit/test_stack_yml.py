@@ -251,3 +251,39 @@ def test_every_function_defaults_to_production_mode(stack: dict[str, Any]) -> No
         assert function["environment"]["YOOKASSA_WEBHOOK_ALLOWLIST"], name
     development = load(STACK.read_text(), {"PRICHAL_ENV": "development"})
     assert {f["environment"]["PRICHAL_ENV"] for f in development["functions"].values()} == {"development"}
+# --- provider calls fit inside the function's time (issue 8, item 18) ------------------------
+
+PROVIDER_CALLERS = ("create-order", "payment-webhook", "expire-holds")
+
+
+def _seconds(value: Any) -> float:
+    text = str(value).strip()
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit) and text[:-len(unit)].replace(".", "", 1).isdigit():
+            return float(text[:-len(unit)]) * units[unit]
+    return float(text)
+
+
+def test_the_provider_budget_fits_every_callers_timeout(stack: dict[str, Any]) -> None:
+    """budget + margin <= exec_timeout (and the gateway's read/write timeouts) of every function
+    that talks to a payment provider, with the budget stack.yml gives it or the default."""
+    from prichal.config import PROVIDER_MARGIN_SECONDS, Settings
+
+    callers = {name for name, function in stack["functions"].items()
+               if "YOOKASSA_API_URL" in (function.get("environment") or {})}
+    assert set(PROVIDER_CALLERS) <= callers, "a provider caller lacks the provider's API URL in stack.yml"
+    for name in sorted(callers):
+        environment = stack["functions"][name]["environment"]
+        budget = float(environment.get("PAYMENT_CALL_BUDGET_SECONDS", Settings().payment_call_budget_seconds))
+        timeout = min(_seconds(environment[key]) for key in ("exec_timeout", "read_timeout", "write_timeout"))
+        assert budget + PROVIDER_MARGIN_SECONDS <= timeout, (
+            f"{name}: provider calls may take {budget} s + {PROVIDER_MARGIN_SECONDS} s margin, "
+            f"but the function has {timeout} s")
+
+
+def test_the_budget_check_catches_a_short_timeout(stack: dict[str, Any]) -> None:
+    document = copy.deepcopy(stack)
+    document["functions"]["create-order"]["environment"]["exec_timeout"] = "12s"
+    with pytest.raises(AssertionError, match="create-order"):
+        test_the_provider_budget_fits_every_callers_timeout(document)

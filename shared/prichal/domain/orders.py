@@ -128,10 +128,23 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentAccount:
+    """The provider account a payment is made with, by reference: the provider's name, the
+    shop id, the *name* of the secret that holds the shop's key (never the key) and the API
+    URL (``None``: the provider's default). A payment keeps the account it was created with
+    until it is final, whatever its tenant switches to later."""
+
+    provider: str
+    shop_id: str | None = None
+    secret_name: str | None = None
+    api_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Payment:
     id: str
     order_id: str
-    provider: str
+    account: PaymentAccount
     provider_payment_id: str | None
     status: PaymentStatus
     amount: Decimal
@@ -139,3 +152,7 @@ class Payment:
     idempotence_key: str
     confirmation_url: str | None = None
     cancellation_reason: str | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.account.provider

@@ -50,7 +50,8 @@ def receipt(lines: list[OrderLine], *, email: str | None, phone: str | None, ful
             tax_system_code: int, prepayment: bool = True) -> dict[str, Any]:
     """The ``receipt`` object of a YooKassa payment (54-FZ).
 
-    Identical lines are grouped with a quantity. A ticket paid before the trip is a
+    Identical lines are grouped with a quantity; free lines (0.00) are left out, the
+    items still add up to the amount paid. A ticket paid before the trip is a
     prepayment for a service, which takes the calculated VAT rate (22/122) by law.
     """
     grouped: dict[tuple[str, Decimal, VatRate], int] = defaultdict(int)
@@ -76,5 +77,6 @@ def receipt(lines: list[OrderLine], *, email: str | None, phone: str | None, ful
                 "payment_subject": "service",
             }
             for (description, price, rate), quantity in grouped.items()
+            if price > 0  # a free ticket (0.00) is not paid for: no receipt item of 0.00 for a provider to refuse
         ],
     }

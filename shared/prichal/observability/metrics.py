@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
 REQUEST_LATENCY = Histogram(
@@ -24,6 +24,10 @@ DOCUMENT_RENDER = Histogram(
     "prichal_document_render_seconds", "Time to draw one document's PDF", ["kind", "renderer"],
     buckets=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28),
 )
+# Set by each expire-holds run: money owed to buyers that the provider has not accepted to
+# give back. Alert on > 0 (see README, "Orders, payments and events").
+REFUNDS_STUCK = Gauge("prichal_refunds_stuck", "Refunds still unsent to the provider longer than "
+                      "REFUND_STUCK_AFTER_SECONDS", multiprocess_mode="mostrecent")
 DOCUMENT_EMAILS = Counter("prichal_document_emails_total", "Buyer emails with documents by outcome", ["outcome"])
 
 

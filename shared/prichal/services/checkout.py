@@ -17,12 +17,12 @@ from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.payments.base import PaymentProvider
 from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SeatsUnavailable
@@ -42,6 +42,11 @@ from .payments import PaymentService
 class IdempotencyMismatch(InvalidInput):
     code = "idempotency-key-reused"
     title = "Idempotency-Key already used for another request"
+
+
+class FreeOrderRefused(InvalidInput):
+    code = "order-total-zero"
+    title = "An order must cost something"
 
 
 class HoldNotUsable(Conflict):
@@ -85,11 +90,8 @@ class PlacedOrder:
 class CheckoutService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, holds: HoldService,
                  store: RedisHoldStore, policy: HoldPolicy, payments: PaymentService, token_secret: str,
-                 clock: Callable[[], datetime], *, providers: Callable[[Tenant, str | None], PaymentProvider],
-                 local_return_urls: bool = False) -> None:
-        """``providers`` gives the client a payment would use (raising ``PaymentNotConfigured``
-        with what is missing); ``local_return_urls`` admits http return URLs on localhost."""
-        self._providers = providers
+                 clock: Callable[[], datetime], *, local_return_urls: bool = False) -> None:
+        """``local_return_urls`` admits http return URLs on localhost (development)."""
         self._local_return_urls = local_return_urls
         self._uow = uow_factory
         self._catalog = catalog
@@ -131,8 +133,8 @@ class CheckoutService:
         return PlacedOrder(order, payment, self.access_token(order.id), replayed)
 
     def _checked(self, tenant: Tenant, request: OrderRequest) -> OrderRequest:
-        """Before anything is written: the seller can take the payment, the return URL is its own."""
-        self._providers(tenant, tenant.payment_provider)
+        """Before anything is written: the return URL is on the seller's own hosts (whether the
+        seller can take the payment is asked in ``_write``, before its first write)."""
         if not request.return_url:
             return request
         return replace(request, return_url=checked_return_url(request.return_url, tenant.hosts,
@@ -150,12 +152,14 @@ class CheckoutService:
                     payment = uow.payments.for_order(existing.id)
                     assert payment is not None  # written with the order
                     return existing, payment, True
+            account = self._payments.account_for_new_payment(tenant)  # refused before anything is written
             hold = self._holds.find(tenant.id, request.hold_token, uow, for_update=True)
             self._check_hold(hold, request, now)
             sailing = self._catalog.sailing(tenant.id, hold.sailing_id)
             sailing.ensure_on_sale(now)
             lines = self._lines(tenant, sailing, hold, request.items, uow.catalog.tariffs([sailing.program_id]), now)
             sums = totals(lines)
+            _check_payable(sums.total)
             order = Order(
                 id=str(uuid.uuid4()), tenant_id=tenant.id, number=uow.orders.next_number(),
                 status=OrderStatus.AWAITING_PAYMENT, sailing_id=sailing.id, hold_token=hold.token,
@@ -178,7 +182,7 @@ class CheckoutService:
                                  price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat)
                 uow.orders.add_item(order.id, item)
                 items.append(item)
-            payment = Payment(id=str(uuid.uuid4()), order_id=order.id, provider=tenant.payment_provider,
+            payment = Payment(id=str(uuid.uuid4()), order_id=order.id, account=account,
                               provider_payment_id=None, status=PaymentStatus.PENDING, amount=order.total,
                               currency="RUB", idempotence_key=str(uuid.uuid4()))
             uow.payments.add(payment)
@@ -304,6 +308,15 @@ class CheckoutService:
             payment = uow.payments.for_order(order_id)
         assert order is not None
         return order, payment
+
+
+def _check_payable(total: Decimal) -> None:
+    """Free tickets (a 0.00 tariff, e.g. infants) go with paid ones; an order of free tickets
+    only is refused here, before anything is written: every order is confirmed by its
+    payment, and there is no payment of 0.00 (the provider client refuses one)."""
+    if total <= 0:
+        raise FreeOrderRefused("an order of free tickets only cannot be paid; add a paid ticket", errors=[
+            {"loc": ["items"], "type": "order_total_zero", "msg": "the order's total is 0.00"}])
 
 
 def _pick_tariff(tariffs: list[Tariff], item: ItemRequest, category: str | None, index: int) -> Tariff:

@@ -14,22 +14,27 @@ import enum
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.payments.base import (
+    PaymentError,
     PaymentProvider,
     PaymentRejected,
     PaymentUnavailable,
     ProviderPayment,
 )
+from prichal.adapters.payments.deadline import Deadline, provider_deadline
+from prichal.adapters.payments.registry import PaymentNotConfigured
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.errors import Forbidden, InvalidInput, Unavailable
-from prichal.domain.orders import Order, OrderStatus, Payment, PaymentStatus, TicketStatus
+from prichal.domain.orders import Order, OrderStatus, Payment, PaymentAccount, PaymentStatus, TicketStatus
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.tenants import Tenant
 from prichal.entrypoints.client_address import address_in, parse_networks
@@ -61,6 +66,7 @@ class Effects:
     seats: list[tuple[Order, SeatChange]] = field(default_factory=list)
     refunds: list[str] = field(default_factory=list)  # refund row ids to send
     capture: list[Payment] = field(default_factory=list)
+    cancel: list[Payment] = field(default_factory=list)  # authorised, but not for this order
 
 
 def mirror_in_redis(store: RedisHoldStore, tenant_id: str, order: Order, change: SeatChange) -> None:
@@ -77,32 +83,49 @@ def mirror_in_redis(store: RedisHoldStore, tenant_id: str, order: Order, change:
         store.release(tenant_id, order.sailing_id, order.hold_token, [])
 
 
+Clients = Callable[[PaymentAccount], PaymentProvider]
+
+
 class PaymentService:
-    def __init__(self, uow_factory: Callable[..., UnitOfWork], providers: Callable[[Tenant, str], PaymentProvider],
-                 store: RedisHoldStore, relay: OutboxRelay, allowlists: Callable[[str], str], default_return_url: str,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, uow_factory: Callable[..., UnitOfWork], accounts: Callable[[Tenant], PaymentAccount],
+                 clients: Clients, store: RedisHoldStore, relay: OutboxRelay, allowlists: Callable[[str], str],
+                 default_return_url: str, clock: Callable[[], datetime], call_budget: float = 10.0) -> None:
         self._uow = uow_factory
-        self._providers = providers
+        self._call_budget = call_budget
+        self._accounts = accounts
+        self._clients = clients
         self._store = store
         self._relay = relay
         self._allowlists = allowlists
         self._return_url = default_return_url
         self._now = clock
 
+    def deadline(self) -> AbstractContextManager[Deadline]:
+        """The one time budget every provider call of a request or a cron run shares."""
+        return provider_deadline(self._call_budget)
+
     # --- start -----------------------------------------------------------------------------
+    def account_for_new_payment(self, tenant: Tenant) -> PaymentAccount:
+        """The tenant's current account, checked usable (a client can be built: shop id and
+        secret present) before anything is written for a new order."""
+        account = self._accounts(tenant)
+        self._clients(account)
+        return account
+
     def start(self, tenant: Tenant, order: Order, payment: Payment) -> Payment:
         """Ask the provider for the payment, with the idempotence key stored at order time,
         so a retry (of this call or of the whole request) can never create a second one."""
         lines = [OrderLine(item.description, item.price, item.vat_rate, item.ticket_type, item.tariff_id,
                            item.seat_id) for item in order.items]
         try:
-            created = self._providers(tenant, payment.provider).create_payment(
-                amount=order.total, description=f"Заказ №{order.number}",
-                return_url=order.return_url or self._return_url,
-                metadata={"order_id": order.id, "order_number": str(order.number), "tenant": tenant.slug},
-                receipt=receipt(lines, email=order.customer.email, phone=order.customer.phone,
-                                full_name=order.customer.name, tax_system_code=tenant.tax_system_code),
-                idempotence_key=payment.idempotence_key)
+            with self.deadline():
+                created = self._clients(payment.account).create_payment(
+                    amount=order.total, description=f"Заказ №{order.number}",
+                    return_url=order.return_url or self._return_url,
+                    metadata={"order_id": order.id, "order_number": str(order.number), "tenant": tenant.slug},
+                    receipt=receipt(lines, email=order.customer.email, phone=order.customer.phone,
+                                    full_name=order.customer.name, tax_system_code=tenant.tax_system_code),
+                    idempotence_key=payment.idempotence_key)
         except (PaymentUnavailable, PaymentRejected) as exc:
             log.warning("payment not started", extra={"order_id": order.id, "error": str(exc)})
             raise PaymentProviderDown("the payment could not be started; retry with the same Idempotency-Key",
@@ -129,16 +152,24 @@ class PaymentService:
         with self._uow(tenant.id) as uow:
             notification_id = uow.payments.record_notification(provider, event, object_id, source_address, body)
             uow.commit()
-        client = self._providers(tenant, provider)
-        try:
-            if event in REFUND_EVENTS:
-                outcome = self._apply_refund(tenant, client, object_id)
-            else:
-                outcome = self.apply(tenant, provider, client.get_payment(object_id), actor=provider)
-        except PaymentUnavailable as exc:
-            raise PaymentProviderDown("could not re-read the object from the provider; deliver again later") from exc
-        except PaymentRejected:
-            outcome = "unknown-object"
+        with self._uow(tenant.id) as uow:  # the account the payment was made with answers for it
+            payment = (uow.payments.for_refund(object_id) if event in REFUND_EVENTS
+                       else uow.payments.by_provider_id(provider, object_id))
+        if payment is None or payment.provider != provider:
+            outcome = "unknown-refund" if event in REFUND_EVENTS else "unknown-payment"
+        else:
+            client = self._clients(payment.account)
+            try:
+                with self.deadline():  # the re-read and what it sets off (refund, capture) together
+                    if event in REFUND_EVENTS:
+                        outcome = self._apply_refund(tenant, client, object_id)
+                    else:
+                        outcome = self.apply(tenant, provider, client.get_payment(object_id), actor=provider)
+            except PaymentUnavailable as exc:
+                raise PaymentProviderDown("could not re-read the object from the provider; "
+                                          "deliver again later") from exc
+            except PaymentRejected:
+                outcome = "unknown-object"
         with self._uow(tenant.id) as uow:
             uow.payments.notification_done(notification_id, outcome, self._now())
             uow.commit()
@@ -162,9 +193,10 @@ class PaymentService:
             uow.payments.set_status(payment.id, new, current.cancellation_reason)
             uow.log.record(f"payment.{new.value}", "payment", payment.id, actor, order.id,
                            provider_payment_id=current.id, amount=str(current.amount))
-            if new is PaymentStatus.SUCCEEDED and current.amount != payment.amount:
-                uow.orders.flag(order.id, f"paid {current.amount} instead of {payment.amount}")
-            if new is PaymentStatus.SUCCEEDED:
+            wrong = mismatches(current, order, tenant) if new is not PaymentStatus.CANCELED else []
+            if wrong:
+                outcome = self._wrong_payment(uow, order, payment, current, wrong, effects)
+            elif new is PaymentStatus.SUCCEEDED:
                 outcome = self._paid(uow, order, payment, now, effects)
             elif new is PaymentStatus.CANCELED:
                 outcome = self._canceled(uow, order, now, effects, current.cancellation_reason)
@@ -189,17 +221,29 @@ class PaymentService:
                 self._mark_paid(uow, order, now, late=True)
                 effects.seats.append((order, SeatChange.REVIVED))
                 return "order-paid-late"
-            refund_id = str(uuid.uuid4())
-            uow.payments.add_refund(refund_id, order.id, payment.id, payment.amount,
-                                    "paid after the order expired and its seats were sold again",
-                                    idempotence_key=str(uuid.uuid4()))
+            _request_refund(uow, order, payment, payment.amount, "late-payment",
+                            "paid after the order expired and its seats were sold again", effects)
             uow.orders.flag(order.id, "paid after expiry; seats resold; refund requested")
-            uow.log.record("refund.requested", "refund", refund_id, "system", order.id, amount=str(payment.amount),
-                           reason="late-payment")
-            effects.refunds.append(refund_id)
             return "late-payment-refunded"
         uow.orders.flag(order.id, f"a second payment succeeded for an order that is {order.status.value}")
         return "flagged"
+
+    @staticmethod
+    def _wrong_payment(uow: UnitOfWork, order: Order, payment: Payment, current: ProviderPayment,
+                       wrong: list[str], effects: Effects) -> str:
+        """A payment that is not exactly this order's never pays it: the order is flagged, the
+        mismatch logged, and the money given back (an authorised two-stage payment is canceled
+        instead of captured)."""
+        reason = "; ".join(wrong)
+        uow.orders.flag(order.id, f"payment {current.id} does not match the order ({reason}); not accepted")
+        uow.log.record("payment.mismatch", "payment", payment.id, "system", order.id, provider_payment_id=current.id,
+                       reasons=wrong, amount=str(current.amount), currency=current.currency)
+        if current.status == PaymentStatus.WAITING_FOR_CAPTURE.value:
+            effects.cancel.append(payment)
+            return "payment-mismatch-canceled"
+        _request_refund(uow, order, payment, current.amount, "payment-mismatch",
+                        f"the payment does not match order {order.number}: {reason}", effects)
+        return "payment-mismatch-refunded"
 
     @staticmethod
     def _revive(uow: UnitOfWork, order: Order, seats: list[str]) -> bool:
@@ -246,20 +290,27 @@ class PaymentService:
         for refund_id in effects.refunds:
             self.send_refund(tenant, refund_id)
         for payment in effects.capture:
-            self._capture(tenant, payment)
+            self.capture(tenant, payment)
+        for payment in effects.cancel:
+            try:
+                self.cancel(payment)
+            except (PaymentError, PaymentNotConfigured) as exc:
+                log.warning("a payment that does not match its order was not canceled",
+                            extra={"payment_id": payment.id, "error": str(exc)})
         self._relay.publish_pending(tenant.id)
 
     def send_refund(self, tenant: Tenant, refund_id: str) -> None:
         """Send a requested refund (again); its idempotence key makes a repeat harmless."""
         with self._uow(tenant.id) as uow:
             row = next((r for r in uow.payments.unsent_refunds() if r.id == refund_id), None)
-        if row is None:
+            payment = uow.payments.get(row.payment_id) if row is not None else None
+        if row is None or payment is None:
             return
         try:
-            sent = self._providers(tenant, row.provider).create_refund(
+            sent = self._clients(payment.account).create_refund(
                 payment_id=row.provider_payment_id, amount=row.amount, idempotence_key=row.idempotence_key,
                 description=row.reason[:128])
-        except (PaymentUnavailable, PaymentRejected) as exc:
+        except (PaymentUnavailable, PaymentRejected, PaymentNotConfigured) as exc:
             log.warning("refund not sent; it stays requested", extra={"refund_id": refund_id, "error": str(exc)})
             return
         with self._uow(tenant.id) as uow:
@@ -268,18 +319,72 @@ class PaymentService:
                            status=sent.status)
             uow.commit()
 
-    def _capture(self, tenant: Tenant, payment: Payment) -> None:
+    def capture(self, tenant: Tenant, payment: Payment) -> None:
         """A two-stage payment waits for us: capture it (our payments are one-stage, so this
         only happens when a shop is configured otherwise)."""
         if not payment.provider_payment_id:
             return
-        client = self._providers(tenant, payment.provider)
         try:
-            captured = client.capture_payment(payment.provider_payment_id, f"capture-{payment.id}")
-        except (PaymentUnavailable, PaymentRejected) as exc:
+            captured = self._clients(payment.account).capture_payment(payment.provider_payment_id,
+                                                                      f"capture-{payment.id}")
+        except (PaymentUnavailable, PaymentRejected, PaymentNotConfigured) as exc:
             log.warning("capture failed", extra={"payment_id": payment.id, "error": str(exc)})
             return
         self.apply(tenant, payment.provider, captured, actor="system")
+
+    # --- calls for a payment, with the account it was made with -----------------------------
+    def reread(self, payment: Payment) -> ProviderPayment:
+        """The provider's current view of the payment (raises ``PaymentError`` without one)."""
+        return self._clients(payment.account).get_payment(payment.provider_payment_id or "")
+
+    def cancel(self, payment: Payment) -> ProviderPayment:
+        """Cancel at the provider (YooKassa cancels only two-stage payments waiting for capture;
+        anything else is a ``PaymentRejected``)."""
+        return self._clients(payment.account).cancel_payment(payment.provider_payment_id or "",
+                                                             f"cancel-{payment.id}")
+
+    def flag(self, tenant: Tenant, order_id: str, reason: str) -> None:
+        with self._uow(tenant.id) as uow:
+            uow.orders.flag(order_id, reason)
+            uow.commit()
+
+
+def count_stuck_refunds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWork], now: datetime,
+                        after: timedelta) -> int:
+    """Refunds still ``requested`` (the provider never accepted them) for longer than ``after``,
+    in every tenant: the buyers' money we still hold. Nothing re-sends them yet, so this
+    number is an alert for a person (the ``prichal_refunds_stuck`` gauge)."""
+    total = 0
+    for tenant_id in tenant_ids:
+        with uow_factory(tenant_id) as uow:
+            total += uow.payments.count_unsent_refunds(now - after)
+    return total
+
+
+def mismatches(current: ProviderPayment, order: Order, tenant: Tenant) -> list[str]:
+    """Why a provider's payment is not exactly this order's (empty when it is): the amount to
+    the kopeck, the currency, ``paid``, and the metadata naming this order and tenant."""
+    wrong = []
+    if current.amount != order.total:
+        wrong.append(f"amount {current.amount} instead of {order.total}")
+    if current.currency != order.currency:
+        wrong.append(f"currency {current.currency} instead of {order.currency}")
+    if not current.paid:
+        wrong.append(f"{current.status} but not paid")
+    if current.metadata.get("order_id") != order.id:
+        wrong.append("metadata names another order")
+    if current.metadata.get("tenant") != tenant.slug:
+        wrong.append("metadata names another seller")
+    return wrong
+
+
+def _request_refund(uow: UnitOfWork, order: Order, payment: Payment, amount: Decimal, kind: str, reason: str,
+                    effects: Effects) -> None:
+    """Record a refund of ``payment`` (sent after commit, see ``PaymentService.send_refund``)."""
+    refund_id = str(uuid.uuid4())
+    uow.payments.add_refund(refund_id, order.id, payment.id, amount, reason, idempotence_key=str(uuid.uuid4()))
+    uow.log.record("refund.requested", "refund", refund_id, "system", order.id, amount=str(amount), reason=kind)
+    effects.refunds.append(refund_id)
 
 
 def release_order(uow: UnitOfWork, order: Order, status: OrderStatus, now: datetime, actor: str,

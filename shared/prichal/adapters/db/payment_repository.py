@@ -8,16 +8,21 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from prichal.domain.orders import Payment, PaymentStatus
+from prichal.domain.orders import Payment, PaymentAccount, PaymentStatus
 
 from .tables import payment_notifications, payments, refunds
 
 
 def _payment(row: Any) -> Payment:
-    return Payment(id=row.id, order_id=row.order_id, provider=row.provider,
+    return Payment(id=row.id, order_id=row.order_id, account=_account(row),
                    provider_payment_id=row.provider_payment_id, status=PaymentStatus(row.status), amount=row.amount,
                    currency=row.currency, idempotence_key=row.idempotence_key,
                    confirmation_url=row.confirmation_url, cancellation_reason=row.cancellation_reason)
+
+
+def _account(row: Any) -> PaymentAccount:
+    return PaymentAccount(provider=row.provider, shop_id=row.shop_id, secret_name=row.secret_name,
+                          api_url=row.api_url)
 
 
 class PaymentRepository:
@@ -28,8 +33,9 @@ class PaymentRepository:
     def add(self, payment: Payment) -> None:
         self.conn.execute(payments.insert().values(
             id=payment.id, tenant_id=self.tenant_id, order_id=payment.order_id, provider=payment.provider,
-            status=payment.status.value, amount=payment.amount, currency=payment.currency,
-            idempotence_key=payment.idempotence_key))
+            shop_id=payment.account.shop_id, secret_name=payment.account.secret_name,
+            api_url=payment.account.api_url, status=payment.status.value, amount=payment.amount,
+            currency=payment.currency, idempotence_key=payment.idempotence_key))
 
     def for_order(self, order_id: str, for_update: bool = False) -> Payment | None:
         query = (select(payments).where(payments.c.order_id == order_id)
@@ -37,6 +43,16 @@ class PaymentRepository:
         if for_update:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
+        return _payment(row) if row else None
+
+    def get(self, payment_id: str) -> Payment | None:
+        row = self.conn.execute(select(payments).where(payments.c.id == payment_id)).first()
+        return _payment(row) if row else None
+
+    def for_refund(self, provider_refund_id: str) -> Payment | None:
+        """The payment a refund (known by the provider's id) was made from."""
+        row = self.conn.execute(select(payments).join(refunds, refunds.c.payment_id == payments.c.id)
+                                .where(refunds.c.provider_refund_id == provider_refund_id)).first()
         return _payment(row) if row else None
 
     def by_provider_id(self, provider: str, provider_payment_id: str, for_update: bool = False) -> Payment | None:
@@ -75,9 +91,15 @@ class PaymentRepository:
 
     def unsent_refunds(self) -> list[Any]:
         return list(self.conn.execute(
-            select(refunds, payments.c.provider_payment_id, payments.c.provider)
+            select(refunds, payments.c.provider_payment_id, payments.c.provider, payments.c.shop_id,
+                   payments.c.secret_name, payments.c.api_url)
             .join(payments, payments.c.id == refunds.c.payment_id)
             .where(refunds.c.status == "requested")))
+
+    def count_unsent_refunds(self, requested_before: datetime) -> int:
+        """Refunds the provider has not accepted yet, requested before the given time."""
+        return self.conn.execute(select(func.count()).select_from(refunds).where(
+            refunds.c.status == "requested", refunds.c.created_at < requested_before)).scalar_one()
 
     # --- notifications -------------------------------------------------------------------
     def record_notification(self, provider: str, event: str, object_id: str, source: str | None,

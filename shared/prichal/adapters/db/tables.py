@@ -324,6 +324,11 @@ payments = Table(
     _tenant(),
     Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
     Column("provider", Text, nullable=False),
+    # the provider account the payment was made with, by reference (never the secret key):
+    # every later call for this payment uses it, whatever the tenant switched to since
+    Column("shop_id", Text),
+    Column("secret_name", Text),
+    Column("api_url", Text),
     Column("provider_payment_id", Text),
     Column("status", Text, nullable=False),
     Column("amount", Numeric(12, 2), nullable=False),

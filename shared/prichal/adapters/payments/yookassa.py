@@ -12,6 +12,11 @@ sandbox exercises the production code path. The rules it keeps, and why:
   (the outcome is unknown; read the object back or retry later with the same key).
   429 is a 4xx but YooKassa uses it for "slow down", with nothing processed, so it is
   repeated like a 5xx rather than reported as a rejection.
+- All attempts of a call, and the waits between them, end within one deadline: the
+  enclosing ``provider_deadline`` (one per request or cron run), else ``budget`` seconds
+  from the call's start. An attempt never waits longer than what is left, and no attempt
+  starts with less than ``MIN_ATTEMPT_SECONDS`` left. (A server trickling bytes can still
+  stretch one attempt: ``requests`` times each read, not the whole answer.)
 - Any other 4xx is definite: ``PaymentRejected`` with the status and the error body.
 - Money is ``Decimal`` both ways: amounts go out as ``"1500.00"`` strings and responses
   are parsed with ``parse_float=Decimal``, so no float ever touches an amount.
@@ -30,6 +35,7 @@ from urllib.parse import quote
 import requests
 
 from .base import PaymentRejected, PaymentUnavailable, ProviderPayment, ProviderRefund
+from .deadline import Clock, Deadline, current_deadline
 
 log = logging.getLogger("prichal.payments.yookassa")
 
@@ -39,6 +45,7 @@ IDEMPOTENCE_KEY_LIMIT = 64
 MAX_BACKOFF_SECONDS = 8.0
 MAX_RETRY_AFTER_SECONDS = 30.0  # never trust a server to park us for minutes
 KOPECK = Decimal("0.01")
+MIN_ATTEMPT_SECONDS = 0.5  # less time than this left: give up rather than start an attempt
 
 
 def format_amount(amount: Decimal) -> str:
@@ -66,8 +73,9 @@ class YooKassaClient:
     """``PaymentProvider`` for YooKassa API v3 (``base_url`` ends with ``/v3``)."""
 
     def __init__(self, base_url: str, shop_id: str, secret_key: str, *, timeout: float = 10.0,
-                 max_attempts: int = 5, backoff_base: float = 0.5, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_attempts: int = 5, backoff_base: float = 0.5, budget: float = 60.0,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Clock = time.monotonic) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._base = base_url.rstrip("/")
@@ -75,6 +83,8 @@ class YooKassaClient:
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
+        self._budget = budget
+        self._clock = clock
         self._session = session or requests.Session()
         self._sleep = sleep
 
@@ -131,11 +141,17 @@ class YooKassaClient:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body or {}, ensure_ascii=False, default=_json_default).encode()
         url = f"{self._base}/{path}"
-        last = "no attempt made"
+        deadline = current_deadline() or Deadline.after(self._budget, self._clock)
+        last = "no attempt made: the time for provider calls is used up"
+        attempts = 0
         for attempt in range(1, self._max_attempts + 1):
+            left = deadline.remaining()
+            if left < MIN_ATTEMPT_SECONDS:
+                break
+            attempts = attempt
             try:
                 response = self._session.request(method, url, data=payload, headers=headers, auth=self._auth,
-                                                 timeout=self._timeout)
+                                                 timeout=min(self._timeout, left))
             except requests.RequestException as exc:  # timeouts and connection errors alike
                 last = f"{type(exc).__name__}"
                 wait = self._backoff(attempt)
@@ -150,11 +166,15 @@ class YooKassaClient:
                     raise PaymentRejected(_describe(method, path, status, parsed), status, parsed)
                 last = f"HTTP {status}"
                 wait = self._retry_after(parsed) if status == 202 else self._backoff(attempt)
-            if attempt < self._max_attempts:
-                log.warning("yookassa %s %s: %s, attempt %d of %d, repeating with the same key in %.2fs",
-                            method, path, last, attempt, self._max_attempts, wait)
-                self._sleep(wait)
-        raise PaymentUnavailable(f"{method} {path}: no definite answer after {self._max_attempts} attempts "
+            if attempt == self._max_attempts:
+                break
+            if deadline.remaining() - wait < MIN_ATTEMPT_SECONDS:
+                log.warning("yookassa %s %s: %s, attempt %d; no time left for another", method, path, last, attempt)
+                break
+            log.warning("yookassa %s %s: %s, attempt %d of %d, repeating with the same key in %.2fs",
+                        method, path, last, attempt, self._max_attempts, wait)
+            self._sleep(wait)
+        raise PaymentUnavailable(f"{method} {path}: no definite answer after {attempts} attempt(s) "
                                  f"(last: {last}); repeat with the same idempotence key or read the object back")
 
     def _backoff(self, attempt: int) -> float:
