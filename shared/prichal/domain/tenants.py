@@ -23,6 +23,8 @@ class Tenant:
     payment_provider: str = "mock"
     payment_settings: dict[str, Any] = field(default_factory=dict)
     timezone: str = "Europe/Moscow"
+    # signs the storefront's client ids (see client_ids.py); a secret, kept out of repr and logs
+    storefront_key: str = field(default="", repr=False)
 
     def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:
         """The VAT rate of a sale on ``day``: a tariff's own rate wins over the tenant's."""

@@ -50,5 +50,5 @@ class TenantDirectory:
             vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
             payment_provider=row["payment_provider"], payment_settings=row["payment_settings"],
-            timezone=row["timezone"],
+            timezone=row["timezone"], storefront_key=row["storefront_key"],
         )
