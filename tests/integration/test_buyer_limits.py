@@ -83,6 +83,14 @@ def test_released_and_expired_holds_give_the_allowance_back(capped, demo, clock)
     assert _hold(demo, _seats(demo, "main-C-9", "main-C-10", "main-C-11", "main-C-12", "main-D-1")).status == 201
 
 
+def test_an_extended_hold_keeps_counting(capped, demo, clock):
+    token = _hold(demo, _seats(demo, *(f"main-C-{n}" for n in range(1, 6)))).json["token"]
+    clock.advance(seconds=capped.settings.hold_ttl_seconds - 60)
+    assert call("lock-seat", "PATCH", f"/holds/{token}", tenant=demo.slug).status == 200
+    clock.advance(seconds=120)  # past the first expiry, within the extended one
+    assert _hold(demo, _seats(demo, "main-D-1")).json["code"] == "hold-limit-reached"
+
+
 def test_the_cap_is_per_sailing(capped, demo):
     other = [s["id"] for s in demo.sailings if s["seating"] == "assigned"][1]
     assert _hold(demo, _seats(demo, *(f"main-C-{n}" for n in range(1, 6)))).status == 201
