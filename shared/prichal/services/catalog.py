@@ -56,10 +56,10 @@ class CatalogService:
         with self._uow(tenant.id) as uow:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
             tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
-            seated = [s.id for s in found if s.seating is Seating.ASSIGNED]
-            ticketed = uow.catalog.ticketed_seats_of(seated)
+            seated = {s.id for s in found if s.seating is Seating.ASSIGNED}
+            ticketed = uow.catalog.ticketed_seats_of(sorted(seated))
             places = uow.catalog.places_taken([s.id for s in found if s.seating is Seating.FREE], now)
-        held = self._store.live_holds(tenant.id, seated, epoch_ms(now))
+        held = self._store.live_holds(tenant.id, sorted(seated), epoch_ms(now))
         sale_day = self._sale_day(tenant)
         lowest: dict[str, Tariff] = {}
         for tariff in tariffs:
@@ -70,7 +70,7 @@ class CatalogService:
             {
                 **self._summary(sailing, now),
                 "available": self._available(tenant.id, sailing, now, ticketed.get(sailing.id, set()),
-                                             held[sailing.id].seats if sailing.id in held else set(),
+                                             held[sailing.id].seats if sailing.id in seated else set(),
                                              places.get(sailing.id, 0)),
                 "lowest_price": price_view(lowest[sailing.program_id], tenant, sale_day)
                 if sailing.program_id in lowest else None,
