@@ -35,7 +35,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say
+from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say, storefront_key
+
+from prichal.domain.client_ids import sign_client_id
 
 SANDBOX_SECRET = os.environ.get("MOCK_PAYMENTS_SECRET", "sandbox-secret")
 DUPLICATE_SHARE = 0.2
@@ -52,16 +54,18 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Shop:
-    """A storefront's HTTP calls: one session; every purchase is a new buyer (own client id
-    and address), so the per-buyer rate limits apply as in production."""
+    """A storefront's HTTP calls: one session; every purchase is a new buyer (own client id,
+    signed with the tenant's storefront key, and own address), so the per-buyer limits apply
+    as in production."""
 
-    def __init__(self, base: str, slug: str) -> None:
-        self.base, self.slug = base, slug
+    def __init__(self, base: str, slug: str, key: str) -> None:
+        self.base, self.slug, self.key = base, slug, key
         self.session = requests.Session()
         self.rng = random.Random()
 
     def order(self, sailing: str, seat: str) -> tuple[dict, float]:
-        self.headers = {"X-Tenant": self.slug, "X-Client-Id": f"bench-{uuid.uuid4().hex[:12]}",
+        buyer = sign_client_id(self.key, self.slug, f"bench-{uuid.uuid4().hex[:12]}")
+        self.headers = {"X-Tenant": self.slug, "X-Client-Id": buyer,
                         "X-Forwarded-For": f"10.{self.rng.randrange(256)}.{self.rng.randrange(256)}."
                                            f"{self.rng.randrange(1, 255)}"}
         hold = self.session.post(f"{self.base}/function/lock-seat/holds", headers=self.headers, timeout=30,
@@ -86,7 +90,7 @@ def seat_pool(sailings: list[str]) -> list[tuple[str, str]]:
     return [(sailing, seat) for sailing in sailings for seat in SEATS]
 
 
-def checkout_phase(base: str, slug: str, pool: list[tuple[str, str]], buyers: int, duration: int) -> dict:
+def checkout_phase(base: str, slug: str, key: str, pool: list[tuple[str, str]], buyers: int, duration: int) -> dict:
     lock = threading.Lock()
     order_ms: list[float] = []
     paid_ms: list[float] = []
@@ -94,7 +98,7 @@ def checkout_phase(base: str, slug: str, pool: list[tuple[str, str]], buyers: in
     deadline = time.monotonic() + duration
 
     def buyer(_: int) -> None:
-        shop = Shop(base, slug)
+        shop = Shop(base, slug, key)
         while time.monotonic() < deadline:
             with lock:
                 if not pool:
@@ -131,10 +135,10 @@ def checkout_phase(base: str, slug: str, pool: list[tuple[str, str]], buyers: in
             "checkout_failures": dict(failures)}
 
 
-def storm_phase(base: str, slug: str, pool: list[tuple[str, str]], buyers: int, size: int) -> dict:
+def storm_phase(base: str, slug: str, key: str, pool: list[tuple[str, str]], buyers: int, size: int) -> dict:
     say(f"storm: creating {size} unpaid orders")
     auth = {"Authorization": "Basic " + b64encode(f"{slug}:{SANDBOX_SECRET}".encode()).decode()}
-    shops = [Shop(base, slug) for _ in range(buyers)]
+    shops = [Shop(base, slug, key) for _ in range(buyers)]
 
     def prepare(index: int) -> str:
         shop = shops[index % buyers]
@@ -225,10 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         random.Random(3).shuffle(pool)
         storm_seats, checkout_seats = pool[:args.storm], pool[args.storm:]
         say(f"tenant {slug}: {len(pool)} seats; checkout for {args.duration} s with {args.buyers} buyers")
-        result = checkout_phase(base, slug, checkout_seats, args.buyers, args.duration)
+        key = storefront_key(database_url, slug)
+        result = checkout_phase(base, slug, key, checkout_seats, args.buyers, args.duration)
         say(f"checkout: {result['orders_per_s']} paid orders/s, create-order p99 {result['order_p99_ms']} ms, "
             f"failures {result['checkout_failures']}")
-        result.update(storm_phase(base, slug, storm_seats, args.buyers, args.storm))
+        result.update(storm_phase(base, slug, key, storm_seats, args.buyers, args.storm))
         say(f"storm: {result['webhooks_per_s']} notifications/s, p99 {result['webhook_p99_ms']} ms")
         result.update(checks(database_url, slug))
     result.update({"cores": os.cpu_count(), "buyers": args.buyers, "duration_s": args.duration,

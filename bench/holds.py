@@ -6,8 +6,9 @@ Three measurements through the local gateway (``/function/<name>``), all on 127.
 
 1. floor  ``GET /function/hello/`` with wrk (``-t2 -c<connections> --latency``) after a warm-up;
 2. holds  ``POST /function/lock-seat/holds`` at the same concurrency, every request holding
-          its own (sailing, seat) as its own client, so the measured path is the success path
-          and the per-client rate limit is honoured without changing it;
+          its own (sailing, seat) as its own client (a client id signed with the tenant's
+          storefront key, as a storefront signs them, and its own address), so the measured
+          path is the success path and the per-buyer limits are honoured without changing them;
 3. race   1,000 buyers (threads, 64 released together by a barrier) for the seats of one fresh
           sailing; the seat map, the 201 answers and PostgreSQL must agree (no seat twice).
 
@@ -33,11 +34,14 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say
+from runtime import DEFAULT_DB_URL, create_tenant, gateway_under_test, say, storefront_key
+
+from prichal.domain.client_ids import sign_client_id
 
 WRK_THREADS = 2
 WARMUP_S = 2
@@ -76,8 +80,8 @@ threads = {}
 function setup(thread) table.insert(threads, thread) end
 """ + LUA_DONE
 
-# Each wrk thread reads its own slice (<prefix><thread index>, lines "sailing seat") and
-# sends one hold per line, each as its own client (X-Client-Id and X-Forwarded-For).
+# Each wrk thread reads its own slice (<prefix><thread index>, lines "sailing seat client-id")
+# and sends one hold per line, each as its own client (signed X-Client-Id and X-Forwarded-For).
 LUA_HOLDS = r"""
 threads = {}
 local created = 0
@@ -88,17 +92,17 @@ function setup(thread)
 end
 
 function init(args)
-  local prefix, tenant, tag = args[1], args[2], args[3]
+  local prefix, tenant = args[1], args[2]
   reqs, n, i = {}, 0, 0
   non201, responses, wrapped = 0, 0, 0
   for line in io.lines(prefix .. id) do
-    local sailing, seat = line:match("^(%S+) (%S+)$")
+    local sailing, seat, client = line:match("^(%S+) (%S+) (%S+)$")
     if sailing then
       n = n + 1
       local headers = {
         ["Content-Type"] = "application/json",
         ["X-Tenant"] = tenant,
-        ["X-Client-Id"] = string.format("%s-%d-%d", tag, id, n),
+        ["X-Client-Id"] = client,
         ["X-Forwarded-For"] = string.format("10.%d.%d.%d", 100 + id, math.floor(n / 256) % 256, n % 256),
       }
       local body = string.format('{"sailing_id":"%s","seat_ids":["%s"]}', sailing, seat)
@@ -214,15 +218,15 @@ def sellable_seats(base: str, slug: str, sailing_id: str) -> list[str]:
     return [seat["id"] for seat in answer.json()["seats"] if seat["status"] != "blocked"]
 
 
-def write_pairs(prefix: Path, sailings: list[str], seats: list[str]) -> int:
-    """Every (sailing, seat) once, sailing by sailing; line k goes to thread k % WRK_THREADS,
-    so both threads work on the same sailing at the same time."""
+def write_pairs(prefix: Path, sailings: list[str], seats: list[str], sign: Callable[[str], str], tag: str) -> int:
+    """Every (sailing, seat) once, sailing by sailing, each with a signed client id of its own;
+    line k goes to thread k % WRK_THREADS, so both threads work on the same sailing at once."""
     files = [open(f"{prefix}{t}", "w") for t in range(WRK_THREADS)]
     count = 0
     try:
         for sailing in sailings:
             for seat in seats:
-                files[count % WRK_THREADS].write(f"{sailing} {seat}\n")
+                files[count % WRK_THREADS].write(f"{sailing} {seat} {sign(f'{tag}-{count}')}\n")
                 count += 1
     finally:
         for handle in files:
@@ -230,7 +234,7 @@ def write_pairs(prefix: Path, sailings: list[str], seats: list[str]) -> int:
     return count
 
 
-def python_hold_requests(prefix: Path, slug: str, tag: str, connections: int):
+def python_hold_requests(prefix: Path, slug: str, connections: int):
     """Request factory for the Python load generator: connection c walks its own slice."""
     lines = []
     for t in range(WRK_THREADS):
@@ -238,9 +242,8 @@ def python_hold_requests(prefix: Path, slug: str, tag: str, connections: int):
     slices = [lines[c::connections] for c in range(connections)]
 
     def make(index: int, sequence: int) -> tuple[str, str, dict, bytes]:
-        sailing, seat = slices[index][sequence % len(slices[index])].split()
-        headers = {"Content-Type": "application/json", "X-Tenant": slug,
-                   "X-Client-Id": f"{tag}-{index}-{sequence}",
+        sailing, seat, client = slices[index][sequence % len(slices[index])].split()
+        headers = {"Content-Type": "application/json", "X-Tenant": slug, "X-Client-Id": client,
                    "X-Forwarded-For": f"10.{100 + index}.{(sequence // 256) % 256}.{sequence % 256}"}
         body = json.dumps({"sailing_id": sailing, "seat_ids": [seat]}).encode()
         return "POST", "/function/lock-seat/holds", headers, body
@@ -249,7 +252,7 @@ def python_hold_requests(prefix: Path, slug: str, tag: str, connections: int):
 
 
 # --- the race ---------------------------------------------------------------------------
-def race(base: str, slug: str, sailing_id: str, seats: list[str]) -> dict:
+def race(base: str, slug: str, sailing_id: str, seats: list[str], sign: Callable[[str], str]) -> dict:
     rng = random.Random(RACE_SEED)
     wishes = [rng.sample(seats, rng.randint(1, 4)) for _ in range(RACE_BUYERS)]
     won: list[list[str]] = []
@@ -269,7 +272,7 @@ def race(base: str, slug: str, sailing_id: str, seats: list[str]) -> dict:
                 return
             if buyer >= RACE_BUYERS:
                 continue
-            headers = {"X-Tenant": slug, "X-Client-Id": f"race-{buyer}",
+            headers = {"X-Tenant": slug, "X-Client-Id": sign(f"race-{buyer}"),
                        "X-Forwarded-For": f"10.250.{buyer // 256}.{buyer % 256}"}
             try:
                 answer = session.post(url, json={"sailing_id": sailing_id, "seat_ids": wishes[buyer]},
@@ -392,16 +395,21 @@ def measure(args: argparse.Namespace, base: str, database_url: str, wrk: str | N
     race_sailing = sailings[-1]
     seats = sellable_seats(base, slug, race_sailing)
     warm_sailings = min(warm_sailings, max(1, (len(sailings) - 1) // 4))
+    key = storefront_key(database_url, slug)
+
+    def sign(client_id: str) -> str:
+        return sign_client_id(key, slug, client_id)
+
     warm_prefix, run_prefix = workdir / "warm.", workdir / "run."
-    write_pairs(warm_prefix, sailings[:warm_sailings], seats)
-    pairs = write_pairs(run_prefix, sailings[warm_sailings:-1], seats)
     tag = uuid.uuid4().hex[:6]
+    write_pairs(warm_prefix, sailings[:warm_sailings], seats, sign, f"w{tag}")
+    pairs = write_pairs(run_prefix, sailings[warm_sailings:-1], seats, sign, f"b{tag}")
     holds_url = f"{base}/function/lock-seat/holds"
     say(f"holds: warm-up {WARMUP_S} s, then {duration} s at {connections} connections over {pairs} distinct seats")
-    load(holds_url, LUA_HOLDS, WARMUP_S, [str(warm_prefix), slug, f"w{tag}"],
-         python_hold_requests(warm_prefix, slug, f"w{tag}", connections))
-    holds = load(holds_url, LUA_HOLDS, duration, [str(run_prefix), slug, f"b{tag}"],
-                 python_hold_requests(run_prefix, slug, f"b{tag}", connections))
+    load(holds_url, LUA_HOLDS, WARMUP_S, [str(warm_prefix), slug],
+         python_hold_requests(warm_prefix, slug, connections))
+    holds = load(holds_url, LUA_HOLDS, duration, [str(run_prefix), slug],
+                 python_hold_requests(run_prefix, slug, connections))
     say(f"holds: {holds['rps']:.0f} req/s, p50 {ms(holds['p50_us'])} ms, p99 {ms(holds['p99_us'])} ms, "
         f"non-201 {holds['non201']}")
     if holds.get("wrapped"):
@@ -409,7 +417,7 @@ def measure(args: argparse.Namespace, base: str, database_url: str, wrk: str | N
 
     # 3. race
     say(f"race: {RACE_BUYERS} buyers, {RACE_BATCH} at a time, for {len(seats)} seats of sailing {race_sailing}")
-    contest = race(base, slug, race_sailing, seats)
+    contest = race(base, slug, race_sailing, seats, sign)
     say(f"race: {contest['race_won']} holds won, {contest['race_seats_held']} seats held, "
         f"double holds {contest['double_holds']}, mismatches {contest['mismatches']}")
 

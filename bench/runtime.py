@@ -156,6 +156,22 @@ def create_tenant(database_url: str, days: int) -> tuple[str, list[str]]:
     return slug, assigned
 
 
+def storefront_key(database_url: str, slug: str) -> str:
+    """The tenant's storefront key: a benchmark signs its buyers' client ids as a storefront
+    would, so each simulated buyer gets the per-buyer limits of its own."""
+    from sqlalchemy import select
+
+    from prichal.adapters.db import tables as t
+    from prichal.adapters.db.engine import make_owner_engine
+
+    engine = make_owner_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(t.tenants.c.storefront_key).where(t.tenants.c.slug == slug)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def gateway_under_test(url: str | None, database_url: str, workers: int, threads: int,
                        keep_db: bool = False) -> Iterator[tuple[str, str]]:

@@ -89,7 +89,9 @@ def container(test_env: TestEnv, clock: FakeClock):
 
     settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
                         rabbitmq_url=RABBITMQ_URL, events_exchange=test_env.events_exchange,
-                        hold_rate_limit_per_minute=1000, hold_rate_limit_per_address_per_minute=1000)
+                        hold_rate_limit_per_minute=1000, hold_rate_limit_per_address_per_minute=1000,
+                        hold_max_seats_per_client=0, order_rate_limit_per_minute=0,
+                        order_rate_limit_per_address_per_minute=0)
     c = Container(settings, clock=clock)
     use_container(c)
     yield c

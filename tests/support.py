@@ -59,3 +59,15 @@ def call(function: str, method: str, path: str, *, tenant: str | None = None, bo
     result = load_function(function).handle(
         Event(body=payload, headers=all_headers, method=method, query=query or {}, path=path), None)
     return Answer(result["statusCode"], result["headers"], result["body"])
+
+
+def signed_client_id(owner_engine: Any, tenant_slug: str, client_id: str) -> str:
+    """``X-Client-Id`` as the tenant's storefront signs it (with its key from the database)."""
+    from sqlalchemy import select
+
+    from prichal.adapters.db import tables as t
+    from prichal.domain.client_ids import sign_client_id
+
+    with owner_engine.connect() as conn:
+        key = conn.execute(select(t.tenants.c.storefront_key).where(t.tenants.c.slug == tenant_slug)).scalar_one()
+    return sign_client_id(key, tenant_slug, client_id)

@@ -15,7 +15,7 @@ from prichal.domain.errors import InvalidInput
 from prichal.domain.money import format_rub
 from prichal.domain.orders import Customer, Order, Payment
 from prichal.entrypoints.app import Request, Response
-from prichal.entrypoints.clients import client_id
+from prichal.entrypoints.clients import client_id, client_of
 from prichal.services.checkout import ItemRequest, OrderRequest
 
 app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
@@ -81,13 +81,15 @@ def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
     }
 
 
-@app.route("POST", "/orders", body=OrderCreate, status=201, errors=(403, 404, 409, 503))
+@app.route("POST", "/orders", body=OrderCreate, status=201, errors=(403, 404, 409, 429, 503))
 def create_order(request: Request, body: OrderCreate) -> Response:
     """Create an order from a hold and start its payment (send an Idempotency-Key)."""
     key = (request.header("Idempotency-Key") or "").strip() or None
     if key is not None and len(key) > 64:
         raise InvalidInput("Idempotency-Key is too long", errors=[
             {"loc": ["header", "Idempotency-Key"], "type": "too_long", "msg": "at most 64 characters"}])
+    client = client_of(request, container().settings.client_id_header)
+    container().order_limit.check(request.tenant.id, client.holder, client.address)  # 429 with Retry-After
     placed = container().checkout.place(request.tenant, OrderRequest(
         hold_token=body.hold_token,
         customer=Customer(body.customer.name, body.customer.email, body.customer.phone),

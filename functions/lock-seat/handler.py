@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from prichal.bootstrap import container, function_app
 from prichal.domain.holds import Hold
 from prichal.entrypoints.app import Request, Response
-from prichal.entrypoints.clients import client_id
+from prichal.entrypoints.clients import client_of
 from prichal.services.holds import HoldRequest
 
 app = function_app("lock-seat", "Seat holds",
@@ -52,10 +52,12 @@ def _utc(instant: datetime) -> str:
 
 @app.route("POST", "/holds", body=HoldCreate, response=HoldView, status=201, errors=(404, 409, 429))
 def create_hold(request: Request, body: HoldCreate) -> dict:
-    """Hold seats (assigned seating) or a quantity of places (free seating)."""
+    """Hold seats (assigned seating) or a quantity of places (free seating). One buyer (a client
+    id signed with the storefront key, else the address) holds at most a few seats per sailing."""
+    client = client_of(request, container().settings.client_id_header)
     hold = container().holds.create(request.tenant.id, HoldRequest(
         sailing_id=body.sailing_id, seat_ids=body.seat_ids, quantity=body.quantity,
-        client_id=client_id(request, container().settings.client_id_header), client_address=request.client_ip))
+        client_id=client.id, client_address=client.address, holder=client.holder))
     return _view(hold)
 
 

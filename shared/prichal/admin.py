@@ -8,6 +8,7 @@
     python -m prichal.admin requisites <slug>                    # show, and say what is missing
     python -m prichal.admin requisites <slug> --file legal.json  # set (merged into what is there)
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
+    python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
 OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
@@ -21,12 +22,18 @@ correspondent_account, account; director and accountant optional); they are chec
 they are saved. Events that failed for good (e.g. documents of a seller without requisites)
 wait in the function's dead-letter queue; ``dead-letters --replay`` sends them back once the
 cause is fixed.
+
+The storefront key signs a storefront's client ids (``X-Client-Id: <id>.<signature>``, see
+``prichal.domain.client_ids``); every tenant gets a random one when it is created. It is a
+secret of the storefront's server, shown only here; ``--rotate`` replaces it (ids signed with
+the old key then count as their address, until the storefront signs with the new one).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from datetime import date
 from pathlib import Path
@@ -67,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     legal = commands.add_parser("requisites", help="show or set a tenant's requisites for invoices and acts")
     legal.add_argument("slug")
     legal.add_argument("--file", help="a JSON object of requisites to set ('-' reads standard input)")
+    key = commands.add_parser("storefront-key", help="show (or rotate) the key a storefront signs client ids with")
+    key.add_argument("slug")
+    key.add_argument("--rotate", action="store_true", help="replace it with a new random key")
     dead = commands.add_parser("dead-letters", help="list a function's failed events, or replay them")
     dead.add_argument("function", help="the function's name in stack.yml, e.g. issue-documents")
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
@@ -98,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
                 code = _payments(conn, args)
             elif args.command == "requisites":
                 code = _requisites(conn, args.slug, given)
+            elif args.command == "storefront-key":
+                code = _storefront_key(conn, args.slug, args.rotate)
             else:
                 code = _vat(conn, args)
     finally:
         engine.dispose()
-    if code == 0 and (args.command in ("payments", "vat") or given is not None):
+    if code == 0 and (args.command in ("payments", "vat") or given is not None
+                      or (args.command == "storefront-key" and args.rotate)):
         print("(functions cache tenants for a few seconds; the change applies right after)", file=sys.stderr)
     return code
 
@@ -154,6 +167,17 @@ def _requisites(conn: Connection, slug: str, given: dict[str, Any] | None) -> in
     print(json.dumps(merged, ensure_ascii=False, indent=2))
     print(f"{slug}: " + (f"incomplete:\n{problems}" if problems else "complete, invoices and acts can be issued"),
           file=sys.stderr)
+    return 0
+
+
+def _storefront_key(conn: Connection, slug: str, rotate: bool) -> int:
+    tenant_id = _tenant_id(conn, slug)
+    if rotate:
+        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(storefront_key=secrets.token_hex(32)))
+    key = conn.execute(select(t.tenants.c.storefront_key).where(t.tenants.c.id == tenant_id)).scalar_one()
+    print(key)
+    print(f"{slug}: {'a new ' if rotate else ''}storefront key; keep it on the storefront's server, never in a page. "
+          "It signs X-Client-Id as <id>.<base64url HMAC-SHA256(key, 'v1\\n<slug>\\n<id>')>", file=sys.stderr)
     return 0
 
 

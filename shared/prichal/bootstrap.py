@@ -45,6 +45,7 @@ from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
+from prichal.services.request_limits import RequestLimit
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -96,7 +97,8 @@ class Container:
     @cached_property
     def hold_policy(self) -> HoldPolicy:
         s = self.settings
-        return HoldPolicy(ttl=s.hold_ttl, max_lifetime=s.hold_max_lifetime, max_seats=s.hold_max_seats)
+        return HoldPolicy(ttl=s.hold_ttl, max_lifetime=s.hold_max_lifetime, max_seats=s.hold_max_seats,
+                          max_seats_per_client=s.hold_max_seats_per_client)
 
     @cached_property
     def catalog_reader(self) -> CatalogReader:
@@ -107,6 +109,12 @@ class Container:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
                            (self.settings.hold_rate_limit_per_minute,
                             self.settings.hold_rate_limit_per_address_per_minute), self.now)
+
+    @cached_property
+    def order_limit(self) -> RequestLimit:
+        s = self.settings
+        return RequestLimit(self.hold_store, "order", s.order_rate_limit_per_minute,
+                            s.order_rate_limit_per_address_per_minute)
 
     @cached_property
     def catalog(self) -> CatalogService:

@@ -171,6 +171,13 @@ class Settings(BaseSettings):
     # address) and per client address (behind trusted proxies: X-Forwarded-For).
     hold_rate_limit_per_minute: int = 30
     hold_rate_limit_per_address_per_minute: int = 120
+    # Seats (or free-seating places) one buyer may hold on one sailing at a time, over all its
+    # holds; a buyer is a client id signed with the tenant's storefront key, else the address.
+    # 0 = no cap.
+    hold_max_seats_per_client: int = 20
+    # Orders created per minute per buyer (as above) and per client address; 0 = no limit.
+    order_rate_limit_per_minute: int = 10
+    order_rate_limit_per_address_per_minute: int = 30
 
     # --- checkout and payments -----------------------------------------------------
     yookassa_api_url: str = "https://api.yookassa.ru/v3"

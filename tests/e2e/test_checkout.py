@@ -30,7 +30,9 @@ def gateway(test_env):
            "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
            "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
-           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000"}
+           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
+           "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
+           "HOLD_MAX_SEATS_PER_CLIENT": "0"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 

@@ -47,7 +47,8 @@ def fake_yookassa(test_env, ports):
 @pytest.fixture(scope="module")
 def gateway(test_env, ports, fake_yookassa):
     env = {**test_env.as_environ(), "YOOKASSA_WEBHOOK_ALLOWLIST": "127.0.0.1/32",
-           "YOOKASSA_E2E": SECRET, "HOLD_RATE_LIMIT_PER_MINUTE": "1000"}
+           "YOOKASSA_E2E": SECRET, "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "ORDER_RATE_LIMIT_PER_MINUTE": "0",
+           "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0", "HOLD_MAX_SEATS_PER_CLIENT": "0"}
     with run_gateway(env=env, port=ports["gateway"], workers=1, threads=8) as url:
         yield url
 

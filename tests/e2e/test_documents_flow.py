@@ -38,7 +38,9 @@ def gateway(test_env, mail_dir):
            "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid", "MAIL_SINK_DIR": str(mail_dir),
            "MAIL_SINK_PORT": str(free_port()), "SMTP_HOST": "", "CONNECTOR_RETRY_BASE_MS": "200",
-           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000"}
+           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
+           "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
+           "HOLD_MAX_SEATS_PER_CLIENT": "0"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 

@@ -104,7 +104,8 @@ def serve(name: str, function: dict[str, Any], test_env: RunEnv) -> Served:
     port = free_port()
     environment = {str(k): str(v) for k, v in (function.get("environment") or {}).items() if "${" not in str(v)}
     env = {**os.environ, **environment, **test_env.as_environ(),
-           "PYTHONUNBUFFERED": "1", "HOLD_RATE_LIMIT_PER_MINUTE": "1000"}
+           "PYTHONUNBUFFERED": "1", "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "ORDER_RATE_LIMIT_PER_MINUTE": "0",
+           "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0", "HOLD_MAX_SEATS_PER_CLIENT": "0"}
     log = tempfile.NamedTemporaryFile(prefix=f"prichal-ff-{name}-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [functions_framework(), "--target", "main", "--source", f"functions/{name}/handler.py",

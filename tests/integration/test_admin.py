@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
@@ -39,3 +40,20 @@ def test_requisites_are_shown_checked_and_merged(demo, owner_engine, tmp_path, c
 def test_dead_letters_of_an_unknown_function_say_so(capsys):
     assert admin(["dead-letters", "no-such-function"]) == 2
     assert "no queue" in capsys.readouterr().err
+
+
+def _storefront_key(owner_engine, slug) -> str:
+    with owner_engine.connect() as conn:
+        return conn.execute(select(t.tenants.c.storefront_key).where(t.tenants.c.slug == slug)).scalar()
+
+
+def test_storefront_key_is_random_per_tenant_shown_and_rotated(demo, other_demo, owner_engine, capsys):
+    key = _storefront_key(owner_engine, demo.slug)
+    assert len(key) == 64 and key != _storefront_key(owner_engine, other_demo.slug)
+    assert admin(["storefront-key", demo.slug]) == 0
+    assert capsys.readouterr().out.strip() == key
+    assert admin(["storefront-key", demo.slug, "--rotate"]) == 0
+    rotated = capsys.readouterr().out.strip()
+    assert rotated != key and rotated == _storefront_key(owner_engine, demo.slug) and len(rotated) == 64
+    with pytest.raises(SystemExit, match="no tenant"):
+        admin(["storefront-key", "no-such-tenant"])

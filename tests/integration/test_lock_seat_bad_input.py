@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from prichal.adapters.db import tables as t
 from tests.conftest import REDIS_URL, assigned_sailing, free_sailing
-from tests.support import Answer, call
+from tests.support import Answer, call, signed_client_id
 
 PROBLEM = "application/problem+json"
 
@@ -344,7 +344,7 @@ def limited_container(test_env, clock):
 
 def test_rate_limit(limited_container, owner_engine, demo):
     sailing = assigned_sailing(demo)
-    buyer = {"X-Client-Id": f"buyer-{uuid.uuid4().hex[:6]}"}
+    buyer = {"X-Client-Id": signed_client_id(owner_engine, demo.slug, f"buyer-{uuid.uuid4().hex[:6]}")}
     for seat in ("main-E-1", "main-E-2", "main-E-3"):
         ok = _hold(demo, {"sailing_id": sailing, "seat_ids": [seat]}, headers=buyer)
         assert ok.status == 201, ok.json
@@ -357,9 +357,15 @@ def test_rate_limit(limited_container, owner_engine, demo):
     after = snapshot(limited_container, owner_engine, demo)
     assert after == before
     assert after["assigned"]["main-E-4"] == "free"
-    # the limit is per client, not for everyone
-    other = _hold(demo, {"sailing_id": sailing, "seat_ids": ["main-E-4"]}, headers={"X-Client-Id": "someone-else"})
+    # the limit is per client, not for everyone: another signed id, or the address (unsigned ids count as it)
+    other = _hold(demo, {"sailing_id": sailing, "seat_ids": ["main-E-4"]},
+                  headers={"X-Client-Id": signed_client_id(owner_engine, demo.slug, "someone-else")})
     assert other.status == 201, other.json
+    for seat in ("main-E-5", "main-E-6", "main-E-7"):
+        assert _hold(demo, {"sailing_id": sailing, "seat_ids": [seat]},
+                     headers={"X-Client-Id": f"unsigned-{seat}"}).status == 201
+    assert_problem(_hold(demo, {"sailing_id": sailing, "seat_ids": ["main-E-8"]},
+                         headers={"X-Client-Id": "yet-another-unsigned-id"}), 429, "rate-limited")
 
 
 def test_bad_input_does_not_count_against_the_rate_limit(limited_container, demo):

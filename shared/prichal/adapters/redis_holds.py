@@ -6,6 +6,10 @@ Per sailing (keys share a hash tag, ``{sail:<id>}``):
 - ``taken``   set   seats with a live ticket (reserved by an unpaid order, or sold), a
               copy of PostgreSQL refreshed every ``taken_ttl``; ``taken:loaded`` marks it
               complete, so after a restart or a flush the scripts ask for a reload
+- ``owners``  hash  token -> ``"<quantity>|<expires_ms>|<holder>"``   whose claims count
+              against the per-client cap (``holder``: the signed client id, else the address);
+              a released or expired hold stops counting, one that became an order counts
+              until its own expiry
 - ``ver``     a version every change increments; rendered seat maps are cached under
               ``seatmap:<version>``, so a payload built from older state is never served
 Per hold: ``hold:<token>`` hash (sailing, seats, quantity, client, created, expires,
@@ -51,19 +55,61 @@ end
 local function keep(key, ttl)
   if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
 end
+local function parse_owner(v)
+  local qty, exp, holder = string.match(v, '^(%d+)|(%d+)|(.*)$')
+  return tonumber(qty), tonumber(exp), holder
+end
+-- Places the holder's other live claims on this sailing hold (expired entries are pruned).
+local function held_by(key, holder, token, now)
+  local total = 0
+  local entries = redis.call('HGETALL', key)
+  for i = 1, #entries, 2 do
+    local qty, exp, who = parse_owner(entries[i + 1])
+    if exp <= now then
+      redis.call('HDEL', key, entries[i])
+    elseif who == holder and entries[i] ~= token then
+      total = total + qty
+    end
+  end
+  return total
+end
+-- The cap check: nil when within it (cap 0 = none), else what the holder already holds.
+local function over_cap(key, holder, token, now, quantity, cap)
+  cap = tonumber(cap)
+  if cap <= 0 or holder == '' then return nil end
+  local held = held_by(key, holder, token, now)
+  if held + quantity > cap then return held end
+  return nil
+end
+local function own(key, holder, token, quantity, expires, ttl)
+  if holder == '' then return end
+  redis.call('HSET', key, token, quantity .. '|' .. expires .. '|' .. holder)
+  keep(key, ttl)
+end
+local function move_owner(key, token, expires, ttl)
+  local v = redis.call('HGET', key, token)
+  if v then
+    local qty, _, holder = parse_owner(v)
+    redis.call('HSET', key, token, qty .. '|' .. expires .. '|' .. holder)
+    keep(key, ttl)
+  end
+end
 """
 
-# KEYS: seats, ver, taken, taken:loaded, hold record, rate(client), rate(address)
+# KEYS: seats, ver, taken, taken:loaded, hold record, rate(client), rate(address), owners
 # ARGV: token, now_ms, expires_ms, key_ttl_ms, record_ttl_ms, client, created_ms, sailing id,
-#       client_limit, address_limit, window_s, seat ids...
+#       client_limit, address_limit, window_s, holder, cap, seat ids...
 # -> {1} held | {0, taken seats} | {2, retry_after} | {3} reload the taken set first
+#    | {4, seats the holder already holds} over the per-client cap
 HOLD_SEATS = _COMMON + """
 if redis.call('EXISTS', KEYS[4]) == 0 then return {3} end
 local wait = over_limit(KEYS[6], ARGV[9], ARGV[11]) or over_limit(KEYS[7], ARGV[10], ARGV[11])
 if wait then return {2, wait} end
 local token, now = ARGV[1], tonumber(ARGV[2])
+local held = over_cap(KEYS[8], ARGV[12], token, now, #ARGV - 13, ARGV[13])
+if held then return {4, held} end
 local taken = {}
-for i = 12, #ARGV do
+for i = 14, #ARGV do
   if redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
     taken[#taken + 1] = ARGV[i]
   else
@@ -77,11 +123,12 @@ end
 if #taken > 0 then return {0, taken} end
 local value = token .. '|' .. ARGV[3]
 local seats = {}
-for i = 12, #ARGV do
+for i = 14, #ARGV do
   redis.call('HSET', KEYS[1], ARGV[i], value)
   seats[#seats + 1] = ARGV[i]
 end
 keep(KEYS[1], ARGV[4])
+own(KEYS[8], ARGV[12], token, #seats, ARGV[3], ARGV[4])
 redis.call('HSET', KEYS[5], 'sailing', ARGV[8], 'seats', table.concat(seats, ','), 'quantity', #seats,
            'client', ARGV[6], 'created', ARGV[7], 'expires', ARGV[3], 'status', 'active')
 redis.call('PEXPIRE', KEYS[5], ARGV[5])
@@ -89,14 +136,17 @@ bump(KEYS[2])
 return {1}
 """
 
-# KEYS: places, ver, rate(client), rate(address)
-# ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, limit, client_limit, address_limit, window_s
-# -> {1, held} | {0, still available} | {2, retry_after}
+# KEYS: places, ver, rate(client), rate(address), owners
+# ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, limit, client_limit, address_limit, window_s,
+#       holder, cap
+# -> {1, held} | {0, still available} | {2, retry_after} | {4, places the holder already holds}
 HOLD_PLACES = _COMMON + """
 local wait = over_limit(KEYS[3], ARGV[7], ARGV[9]) or over_limit(KEYS[4], ARGV[8], ARGV[9])
 if wait then return {2, wait} end
 local token, now = ARGV[1], tonumber(ARGV[2])
 local quantity, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
+local mine = over_cap(KEYS[5], ARGV[10], token, now, quantity, ARGV[11])
+if mine then return {4, mine} end
 local held = 0
 local entries = redis.call('HGETALL', KEYS[1])
 for i = 1, #entries, 2 do
@@ -110,11 +160,12 @@ end
 if held + quantity > limit then return {0, math.max(limit - held, 0)} end
 redis.call('HSET', KEYS[1], token, quantity .. '|' .. ARGV[3])
 keep(KEYS[1], ARGV[4])
+own(KEYS[5], ARGV[10], token, quantity, ARGV[3], ARGV[4])
 bump(KEYS[2])
 return {1, held + quantity}
 """
 
-# KEYS: seats, places, ver, hold record. ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, seat ids...
+# KEYS: seats, places, ver, hold record, owners. ARGV: token, now_ms, expires_ms, key_ttl_ms, quantity, seat ids...
 # Moves a live hold's expiry; 0 when any part of it is gone (expired, released, lost).
 EXTEND = _COMMON + """
 local token, now = ARGV[1], tonumber(ARGV[2])
@@ -137,17 +188,20 @@ else
   redis.call('HSET', KEYS[2], token, ARGV[5] .. '|' .. ARGV[3])
   keep(KEYS[2], ARGV[4])
 end
+move_owner(KEYS[5], token, ARGV[3], ARGV[4])
 bump(KEYS[3])
 return 1
 """
 
-# KEYS: seats, places, ver, hold record, taken, taken:loaded
+# KEYS: seats, places, ver, hold record, taken, taken:loaded, owners
 # ARGV: token, new status ('released' | 'ordered' | ''), seat ids...
 # Drops what the token claims; 'ordered' also marks its seats taken (a reserved ticket now
-# guards them); the record keeps the new status for reads until it expires.
+# guards them) and keeps them counted against the holder's cap until the hold's expiry;
+# the record keeps the new status for reads until it expires.
 RELEASE = _COMMON + """
 local token = ARGV[1]
 local removed = redis.call('HDEL', KEYS[2], token)
+if ARGV[2] ~= 'ordered' then redis.call('HDEL', KEYS[7], token) end
 for i = 3, #ARGV do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v then
@@ -179,6 +233,7 @@ class Claim:
     taken: list[str]  # seats held or sold by someone else
     retry_after: int | None = None  # set when rate-limited
     reload: bool = False  # the taken set must be loaded from the database first
+    over_cap: int | None = None  # set when the holder's cap is reached: what it already holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +241,7 @@ class PlaceClaim:
     ok: bool
     count: int  # places now held on success; places still available on failure
     retry_after: int | None = None
+    over_cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +252,18 @@ class LiveHolds:
 
 @dataclass(frozen=True, slots=True)
 class RateKeys:
-    client: str
+    client: str  # the holder: a signed client id, else the address
     address: str | None
     client_limit: int
     address_limit: int
     window_s: int = 60
+    cap: int = 0  # seats (places) one holder may hold per sailing; 0 = no cap
+
+
+# KEYS: rate(client), rate(address). ARGV: client_limit, address_limit, window_s -> 0 | retry_after
+COUNT_REQUEST = _COMMON + """
+return over_limit(KEYS[1], ARGV[1], ARGV[3]) or over_limit(KEYS[2], ARGV[2], ARGV[3]) or 0
+"""
 
 
 class RedisHoldStore:
@@ -213,6 +276,7 @@ class RedisHoldStore:
         self._extend = client.register_script(EXTEND)
         self._release = client.register_script(RELEASE)
         self._taken = client.register_script(TAKEN)
+        self._count_request = client.register_script(COUNT_REQUEST)
 
     # --- keys ------------------------------------------------------------------------
     def _key(self, tenant_id: str, sailing_id: str, kind: str) -> str:
@@ -227,10 +291,17 @@ class RedisHoldStore:
     def version_key(self, tenant_id: str, sailing_id: str) -> str:
         return self._key(tenant_id, sailing_id, "ver")
 
-    def _rate_args(self, tenant_id: str, rate: RateKeys) -> tuple[list[str], list[int]]:
-        address_key = self._rate_key(tenant_id, "address", rate.address or "-")
-        return ([self._rate_key(tenant_id, "client", rate.client), address_key],
+    def _rate_args(self, tenant_id: str, rate: RateKeys, scope: str = "") -> tuple[list[str], list[int]]:
+        address_key = self._rate_key(tenant_id, f"{scope}address", rate.address or "-")
+        return ([self._rate_key(tenant_id, f"{scope}client", rate.client), address_key],
                 [rate.client_limit, rate.address_limit if rate.address else 0, rate.window_s])
+
+    def count_request(self, tenant_id: str, scope: str, rate: RateKeys) -> int | None:
+        """Count one request of ``scope`` (e.g. ``order``) against both limits: ``None``
+        when within them, else the seconds to wait."""
+        keys, args = self._rate_args(tenant_id, rate, f"{scope}-")
+        wait = int(self._count_request(keys=keys, args=args))
+        return wait or None
 
     # --- claims ------------------------------------------------------------------------
     def hold_seats(self, hold: Hold, now_ms: int, key_ttl_ms: int, record_ttl_ms: int, rate: RateKeys) -> Claim:
@@ -238,24 +309,31 @@ class RedisHoldStore:
         t, s = hold.tenant_id, hold.sailing_id
         answer = self._hold_seats(
             keys=[self._key(t, s, "seats"), self.version_key(t, s), self._key(t, s, "taken"),
-                  self._key(t, s, "taken:loaded"), self._record_key(t, hold.token), *rate_keys],
+                  self._key(t, s, "taken:loaded"), self._record_key(t, hold.token), *rate_keys,
+                  self._key(t, s, "owners")],
             args=[hold.token, now_ms, epoch_ms(hold.expires_at), key_ttl_ms, record_ttl_ms, hold.client_id,
-                  epoch_ms(hold.created_at), hold.sailing_id, *rate_args, *hold.seat_ids])
+                  epoch_ms(hold.created_at), hold.sailing_id, *rate_args, rate.client if rate.cap else "", rate.cap,
+                  *hold.seat_ids])
         code = int(answer[0])
         if code == 3:
             return Claim(ok=False, taken=[], reload=True)
         if code == 2:
             return Claim(ok=False, taken=[], retry_after=int(answer[1]))
+        if code == 4:
+            return Claim(ok=False, taken=[], over_cap=int(answer[1]))
         return Claim(ok=code == 1, taken=[] if code == 1 else sorted(x.decode() for x in answer[1]))
 
     def hold_places(self, hold: Hold, limit: int, now_ms: int, key_ttl_ms: int, rate: RateKeys) -> PlaceClaim:
         rate_keys, rate_args = self._rate_args(hold.tenant_id, rate)
+        t, s = hold.tenant_id, hold.sailing_id
         code, count = self._hold_places(
-            keys=[self._key(hold.tenant_id, hold.sailing_id, "places"),
-                  self.version_key(hold.tenant_id, hold.sailing_id), *rate_keys],
-            args=[hold.token, now_ms, epoch_ms(hold.expires_at), key_ttl_ms, hold.quantity, limit, *rate_args])
+            keys=[self._key(t, s, "places"), self.version_key(t, s), *rate_keys, self._key(t, s, "owners")],
+            args=[hold.token, now_ms, epoch_ms(hold.expires_at), key_ttl_ms, hold.quantity, limit, *rate_args,
+                  rate.client if rate.cap else "", rate.cap])
         if int(code) == 2:
             return PlaceClaim(ok=False, count=0, retry_after=int(count))
+        if int(code) == 4:
+            return PlaceClaim(ok=False, count=0, over_cap=int(count))
         return PlaceClaim(ok=int(code) == 1, count=int(count))
 
     def load_taken(self, tenant_id: str, sailing_id: str, seat_ids: set[str]) -> None:
@@ -273,7 +351,7 @@ class RedisHoldStore:
         t, s = hold.tenant_id, hold.sailing_id
         return bool(self._extend(
             keys=[self._key(t, s, "seats"), self._key(t, s, "places"), self.version_key(t, s),
-                  self._record_key(t, hold.token)],
+                  self._record_key(t, hold.token), self._key(t, s, "owners")],
             args=[hold.token, now_ms, expires_ms, key_ttl_ms, hold.quantity, *hold.seat_ids]))
 
     def release(self, tenant_id: str, sailing_id: str, token: str, seat_ids: list[str],
@@ -282,7 +360,8 @@ class RedisHoldStore:
         t, s = tenant_id, sailing_id
         return int(self._release(
             keys=[self._key(t, s, "seats"), self._key(t, s, "places"), self.version_key(t, s),
-                  self._record_key(t, token), self._key(t, s, "taken"), self._key(t, s, "taken:loaded")],
+                  self._record_key(t, token), self._key(t, s, "taken"), self._key(t, s, "taken:loaded"),
+                  self._key(t, s, "owners")],
             args=[token, status.value if status else "", *seat_ids]))
 
     def mark_taken(self, tenant_id: str, sailing_id: str, seat_ids: list[str], taken: bool) -> None:

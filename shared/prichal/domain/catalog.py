@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from .errors import SalesClosed
+from .errors import InvalidInput, SalesClosed
 from .seating import Seating
 from .vat import PriceWithVat, VatRate
 
@@ -24,8 +24,30 @@ class TicketType(enum.StrEnum):
     CONCESSION = "concession"
 
 
+class SaleStatus(enum.StrEnum):
+    """Whether a sailing can be sold now: the one answer the catalog shows and a hold obeys."""
+
+    ON_SALE = "on_sale"
+    SALES_CLOSED = "sales_closed"  # boarding: sales stop shortly before departure
+    DEPARTED = "departed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
 # Sales stop this long before departure (boarding closes).
 SALES_CLOSE_BEFORE_DEPARTURE = timedelta(minutes=10)
+# How far from the tenant's today the catalog lists the sailings of a day.
+CATALOG_DAYS_BACK = 366
+CATALOG_DAYS_AHEAD = 2 * 366
+
+
+def check_catalog_day(day: date, today: date) -> None:
+    """A day the catalog can list: within a year back and two years ahead of ``today``
+    (also what keeps the day's bounds inside what dates and the database can hold)."""
+    if not today - timedelta(days=CATALOG_DAYS_BACK) <= day <= today + timedelta(days=CATALOG_DAYS_AHEAD):
+        raise InvalidInput("the date is too far from today", errors=[
+            {"loc": ["date"], "type": "out_of_range",
+             "msg": f"give a day at most {CATALOG_DAYS_BACK} days before and {CATALOG_DAYS_AHEAD} days after today"}])
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +69,28 @@ class Sailing:
     places_sold: int
     places_held: int
 
+    @property
+    def sales_close_at(self) -> datetime:
+        return self.departs_at - SALES_CLOSE_BEFORE_DEPARTURE
+
+    def sale_status(self, now: datetime) -> SaleStatus:
+        """Can this sailing be sold at ``now``? The only place that decides it."""
+        if self.status is SailingStatus.CANCELLED:
+            return SaleStatus.CANCELLED
+        if self.status is SailingStatus.COMPLETED:
+            return SaleStatus.COMPLETED
+        if now >= self.departs_at:
+            return SaleStatus.DEPARTED
+        if now >= self.sales_close_at:
+            return SaleStatus.SALES_CLOSED
+        return SaleStatus.ON_SALE
+
     def ensure_on_sale(self, now: datetime) -> None:
-        if self.status is not SailingStatus.SCHEDULED:
-            raise SalesClosed(f"sailing is {self.status.value}", sailing_id=self.id)
-        if now >= self.departs_at - SALES_CLOSE_BEFORE_DEPARTURE:
-            raise SalesClosed("sales for this sailing have closed", sailing_id=self.id)
+        status = self.sale_status(now)
+        if status is SaleStatus.CANCELLED or status is SaleStatus.COMPLETED:
+            raise SalesClosed(f"sailing is {self.status.value}", sailing_id=self.id, sale_status=status.value)
+        if status is not SaleStatus.ON_SALE:
+            raise SalesClosed("sales for this sailing have closed", sailing_id=self.id, sale_status=status.value)
 
 
 @dataclass(frozen=True, slots=True)

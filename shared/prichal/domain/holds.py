@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .errors import HoldGone, InvalidInput
+from .errors import Conflict, HoldGone, InvalidInput
 
 
 class HoldStatus(enum.StrEnum):
@@ -16,11 +16,30 @@ class HoldStatus(enum.StrEnum):
     ORDERED = "ordered"  # turned into an order's reserved items
 
 
+class HoldLimitReached(Conflict):
+    """One buyer (a signed client id, else an address) holds its share of the sailing."""
+
+    code = "hold-limit-reached"
+    title = "You hold as many seats of this sailing as one buyer may"
+
+    def __init__(self, detail: str, held: int, limit: int) -> None:
+        super().__init__(detail, held=held, limit=limit)
+
+
 @dataclass(frozen=True, slots=True)
 class HoldPolicy:
     ttl: timedelta
     max_lifetime: timedelta
-    max_seats: int
+    max_seats: int  # per hold
+    # per sailing and buyer, over all its live holds (and those that became orders, until they
+    # would have expired); 0 = no cap
+    max_seats_per_client: int = 0
+
+    def share_exceeded(self, held: int) -> HoldLimitReached:
+        """The refusal for a buyer that holds ``held`` seats and asked for more than its share."""
+        return HoldLimitReached(f"one buyer may hold at most {self.max_seats_per_client} seats of a sailing; "
+                               f"you hold {held}: buy or release them first", held=held,
+                               limit=self.max_seats_per_client)
 
     def check_size(self, count: int, field: str) -> None:
         if count < 1:

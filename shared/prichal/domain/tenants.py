@@ -26,6 +26,8 @@ class Tenant:
     timezone: str = "Europe/Moscow"
     # The storefront host names (lowercase): where buyers may be sent back after paying.
     hosts: tuple[str, ...] = ()
+    # signs the storefront's client ids (see client_ids.py); a secret, kept out of repr and logs
+    storefront_key: str = field(default="", repr=False)
 
     def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:
         """The VAT rate of a sale on ``day``: a tariff's own rate wins over the tenant's."""

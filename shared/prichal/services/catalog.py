@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import LiveHolds, RedisHoldStore, epoch_ms
-from prichal.domain.catalog import Sailing, Tariff
+from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
+from prichal.domain.catalog import Sailing, SaleStatus, Tariff, check_catalog_day
 from prichal.domain.money import format_rub
 from prichal.domain.seating import Seating, SeatStatus
 from prichal.domain.tenants import Tenant
@@ -49,13 +49,17 @@ class CatalogService:
 
     # --- list --------------------------------------------------------------------------
     def sailings(self, tenant: Tenant, day: date, pier_id: str | None, program_id: str | None) -> list[dict]:
+        check_catalog_day(day, self._sale_day(tenant))
         zone = ZoneInfo(tenant.timezone)
         start = datetime.combine(day, time.min, zone)
+        now = self._now()
         with self._uow(tenant.id) as uow:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
             tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
-            ticketed = uow.catalog.ticketed_seats_of([s.id for s in found if s.seating is Seating.ASSIGNED])
-        held = self._store.live_holds(tenant.id, [s.id for s in found], epoch_ms(self._now()))
+            seated = {s.id for s in found if s.seating is Seating.ASSIGNED}
+            ticketed = uow.catalog.ticketed_seats_of(sorted(seated))
+            places = uow.catalog.places_taken([s.id for s in found if s.seating is Seating.FREE], now)
+        held = self._store.live_holds(tenant.id, sorted(seated), epoch_ms(now))
         sale_day = self._sale_day(tenant)
         lowest: dict[str, Tariff] = {}
         for tariff in tariffs:
@@ -64,30 +68,37 @@ class CatalogService:
                 lowest[tariff.program_id] = tariff
         return [
             {
-                **self._summary(sailing),
-                "available": self._available(tenant.id, sailing, ticketed.get(sailing.id, set()), held[sailing.id]),
+                **self._summary(sailing, now),
+                "available": self._available(tenant.id, sailing, now, ticketed.get(sailing.id, set()),
+                                             held[sailing.id].seats if sailing.id in seated else set(),
+                                             places.get(sailing.id, 0)),
                 "lowest_price": price_view(lowest[sailing.program_id], tenant, sale_day)
                 if sailing.program_id in lowest else None,
             }
             for sailing in found
         ]
 
-    def _available(self, tenant_id: str, sailing: Sailing, ticketed: set[str], held: LiveHolds) -> int:
-        """Places a buyer can still take. A seat may be both held (Redis) and ticketed
-        (an unpaid order): count it once. Free seating: Redis counts the places of live
-        holds and unpaid orders; the database, what is sold."""
+    def _available(self, tenant_id: str, sailing: Sailing, now: datetime, ticketed: set[str], held: set[str],
+                   places_taken: int) -> int:
+        """Places a buyer can take now: none unless the sailing is on sale. Assigned seating:
+        sellable seats without a live ticket (PostgreSQL) or a live hold (Redis, where seat
+        holds live); a seat both held and ticketed counts once. Free seating: capacity less
+        what PostgreSQL counts as sold or held, the durable record of every free-seating hold."""
+        if sailing.sale_status(now) is not SaleStatus.ON_SALE:
+            return 0
         if sailing.seating is Seating.ASSIGNED:
             sellable = self._catalog.seat_map(tenant_id, sailing.seat_map_id or "").sellable_ids()
-            return len(sellable - ticketed - held.seats)
-        return max(sailing.capacity - sailing.places_sold - held.places, 0)
+            return len(sellable - ticketed - held)
+        return max(sailing.capacity - places_taken, 0)
 
     @staticmethod
-    def _summary(sailing: Sailing) -> dict[str, Any]:
+    def _summary(sailing: Sailing, now: datetime) -> dict[str, Any]:
         return {
             "id": sailing.id,
             "departs_at": sailing.departs_at.isoformat(),
             "duration_minutes": sailing.duration_minutes,
             "status": sailing.status.value,
+            "sale_status": sailing.sale_status(now).value,
             "seating": sailing.seating.value,
             "capacity": sailing.capacity,
             "program": {"id": sailing.program_id, "name": sailing.program_name},
@@ -98,14 +109,17 @@ class CatalogService:
     # --- detail ------------------------------------------------------------------------
     def sailing(self, tenant: Tenant, sailing_id: str) -> dict[str, Any]:
         sailing = self._catalog.sailing(tenant.id, sailing_id)
+        now = self._now()
+        seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
-            ticketed = uow.catalog.ticketed_seats_of([sailing.id]) if sailing.seating is Seating.ASSIGNED else {}
-        held = self._store.live_holds(tenant.id, [sailing.id], epoch_ms(self._now()))[sailing.id]
+            ticketed = uow.catalog.ticketed_seats_of([sailing.id]).get(sailing.id, set()) if seated else set()
+            places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
+        held = self._store.held_seats(tenant.id, sailing.id, epoch_ms(now)) if seated else {}
         sale_day = self._sale_day(tenant)
         return {
-            **self._summary(sailing),
-            "available": self._available(tenant.id, sailing, ticketed.get(sailing.id, set()), held),
+            **self._summary(sailing, now),
+            "available": self._available(tenant.id, sailing, now, ticketed, set(held), places),
             "tariffs": [price_view(t, tenant, sale_day) for t in tariffs],
         }
 
@@ -118,24 +132,29 @@ class CatalogService:
         cached = self._store.cached_seatmap(tenant.id, sailing.id, version)
         if cached is not None:
             return cached
-        now_ms = epoch_ms(self._now())
-        rendered, next_expiry = self._render_seatmap(tenant, sailing, now_ms)
+        now = self._now()
+        now_ms = epoch_ms(now)
+        rendered, next_expiry = self._render_seatmap(tenant, sailing, now)
         payload = json.dumps(rendered, separators=(",", ":")).encode()
-        # cached until the first hold in it runs out, at most the configured time
-        ttl = self._cache_ms if next_expiry is None else min(self._cache_ms, next_expiry - now_ms)
-        self._store.cache_seatmap(tenant.id, sailing.id, version, payload, max(ttl, 0))
+        # cached until the first hold in it runs out or sales close, at most the configured time
+        ends = [end for end in (next_expiry, epoch_ms(sailing.sales_close_at)) if end is not None and end > now_ms]
+        ttl = min([self._cache_ms, *(end - now_ms for end in ends)])
+        self._store.cache_seatmap(tenant.id, sailing.id, version, payload, ttl)
         return payload
 
-    def _render_seatmap(self, tenant: Tenant, sailing: Sailing, now_ms: int) -> tuple[dict[str, Any], int | None]:
+    def _render_seatmap(self, tenant: Tenant, sailing: Sailing, now: datetime) -> tuple[dict[str, Any], int | None]:
         """The seat map and the moment its first seat hold expires (``None``: no seat holds)."""
+        seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id])
-            ticketed = uow.catalog.ticketed_seats(sailing.id) if sailing.seating is Seating.ASSIGNED else {}
+            ticketed = uow.catalog.ticketed_seats(sailing.id) if seated else {}
+            places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         sale_day = self._sale_day(tenant)
-        base = {**self._summary(sailing), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
-        if sailing.seating is Seating.FREE:
-            held = self._store.live_holds(tenant.id, [sailing.id], now_ms)[sailing.id]
-            return {**base, "seat_map": None, "available": self._available(tenant.id, sailing, set(), held)}, None
+        base = {**self._summary(sailing, now), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
+        if not seated:
+            return {**base, "seat_map": None,
+                    "available": self._available(tenant.id, sailing, now, set(), set(), places)}, None
+        now_ms = epoch_ms(now)
         seat_map = self._catalog.seat_map(tenant.id, sailing.seat_map_id or "")
         held_seats = self._store.held_seats(tenant.id, sailing.id, now_ms)
         counts = dict.fromkeys(SeatStatus, 0)
@@ -164,7 +183,7 @@ class CatalogService:
             "sections": [{"code": code, "name": name} for code, name in seat_map.sections.items()],
             "categories": categories,
             "counts": {status.value: n for status, n in counts.items()},
-            "available": counts[SeatStatus.FREE],
+            "available": counts[SeatStatus.FREE] if sailing.sale_status(now) is SaleStatus.ON_SALE else 0,
             "seats": seats,
         }, min(held_seats.values(), default=None)
 

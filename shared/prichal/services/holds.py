@@ -47,6 +47,8 @@ class HoldRequest:
     quantity: int | None
     client_id: str  # who holds: the storefront session, else the address
     client_address: str | None = None
+    # whom the per-buyer limits count: a signed client id, else the address (entrypoints.clients)
+    holder: str | None = None
 
 
 class HoldService:
@@ -80,7 +82,8 @@ class HoldService:
                     client_id=request.client_id, seat_ids=tuple(seat_ids),
                     quantity=len(seat_ids) if seat_ids else int(request.quantity or 0),
                     status=HoldStatus.ACTIVE, created_at=now, expires_at=now + self._policy.ttl)
-        rate = RateKeys(request.client_id, request.client_address, self._per_client, self._per_address)
+        rate = RateKeys(request.holder or request.client_id, request.client_address, self._per_client,
+                        self._per_address, cap=self._policy.max_seats_per_client)
         if sailing.seating is Seating.ASSIGNED:
             self._hold_seats(hold, now, rate)
         else:
@@ -97,7 +100,7 @@ class HoldService:
                 taken = uow.catalog.sold_seats(hold.sailing_id)
             self._store.load_taken(hold.tenant_id, hold.sailing_id, taken)
             claim = self._store.hold_seats(hold, epoch_ms(now), self.key_ttl_ms, self._record_ttl_ms, rate)
-        self._refused(claim.retry_after)
+        self._refused(claim.retry_after, claim.over_cap)
         if not claim.ok:
             HOLDS.labels("create", "conflict").inc()
             raise SeatsUnavailable("some seats are already held or sold", seat_ids=claim.taken)
@@ -106,7 +109,7 @@ class HoldService:
         """Free seating: claim in Redis, then record the hold in PostgreSQL, whose capacity
         check is the guarantee; any failure after the claim gives the claim back."""
         claim = self._store.hold_places(hold, limit, epoch_ms(now), self.key_ttl_ms, rate)
-        self._refused(claim.retry_after)
+        self._refused(claim.retry_after, claim.over_cap)
         if not claim.ok:
             HOLDS.labels("create", "conflict").inc()
             raise CapacityExhausted(f"only {claim.count} places left", available=claim.count)
@@ -124,12 +127,14 @@ class HoldService:
             self._store.release(hold.tenant_id, hold.sailing_id, hold.token, [])
             raise
 
-    @staticmethod
-    def _refused(retry_after: int | None) -> None:
+    def _refused(self, retry_after: int | None, over_cap: int | None) -> None:
         if retry_after is not None:
             HOLDS.labels("create", "rate_limited").inc()
-            raise RateLimited("too many holds from this client; a storefront names each buyer with X-Client-Id",
-                              retry_after=retry_after)
+            raise RateLimited("too many holds from this client; a storefront names each buyer with a signed "
+                              "X-Client-Id", retry_after=retry_after)
+        if over_cap is not None:
+            HOLDS.labels("create", "over_cap").inc()
+            raise self._policy.share_exceeded(over_cap)
 
     def _check_shape(self, tenant_id: str, seating: Seating, seat_map_id: str | None,
                      request: HoldRequest) -> list[str]:

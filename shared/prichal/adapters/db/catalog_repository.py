@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from prichal.domain.catalog import Sailing, SailingStatus, Tariff
 from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
@@ -15,6 +15,7 @@ from .tables import (
     programs,
     sailings,
     seat_categories,
+    seat_holds,
     seat_map_sections,
     seat_maps,
     seats,
@@ -134,3 +135,20 @@ class CatalogRepository:
             for row in rows:
                 found[row.sailing_id].add(row.seat_id)
         return found
+
+    def places_taken(self, sailing_ids: list[str], now: datetime) -> dict[str, int]:
+        """Places sold or held per free-seating sailing, from the durable counters (not from
+        Redis, which cannot tell "nothing held" from "lost"): a hold past its expiry that the
+        reconciler has not settled yet no longer counts."""
+        if not sailing_ids:
+            return {}
+        due = (select(seat_holds.c.sailing_id, func.sum(seat_holds.c.quantity).label("quantity"))
+               .where(seat_holds.c.sailing_id.in_(sailing_ids), seat_holds.c.status == "active",
+                      seat_holds.c.expires_at <= now)
+               .group_by(seat_holds.c.sailing_id).subquery())
+        rows = self.conn.execute(
+            select(sailings.c.id,
+                   (sailings.c.places_sold + sailings.c.places_held - func.coalesce(due.c.quantity, 0)).label("taken"))
+            .select_from(sailings.outerjoin(due, due.c.sailing_id == sailings.c.id))
+            .where(sailings.c.id.in_(sailing_ids)))
+        return {row.id: int(row.taken) for row in rows}

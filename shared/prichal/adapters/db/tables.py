@@ -72,6 +72,9 @@ tenants = Table(
     Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # signs the storefront's client ids (domain/client_ids.py); random per tenant, never in an API
+    Column("storefront_key", Text, nullable=False,
+           server_default=text("encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')")),
     _created(),
 )
 

@@ -52,5 +52,5 @@ class TenantDirectory:
             vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
             payment_provider=row["payment_provider"], payment_settings=row["payment_settings"],
-            timezone=row["timezone"], hosts=tuple(hosts),
+            timezone=row["timezone"], hosts=tuple(hosts), storefront_key=row["storefront_key"],
         )
