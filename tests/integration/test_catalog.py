@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from prichal.adapters.db import tables as t
-from prichal.localrun.seed import ZONE
+from prichal_localrun.seed import ZONE
 from tests.conftest import assigned_sailing, free_sailing
 from tests.support import call
 
