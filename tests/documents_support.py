@@ -68,6 +68,23 @@ def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", 
         return uow.orders.get(order_id)
 
 
+def rewire(container, **settings) -> None:
+    """New settings for the document pipeline: drop what the container built from the old ones."""
+    for name, value in settings.items():
+        setattr(container.settings, name, value)
+    for name in ("templates", "pdf_renderer", "documents"):
+        container.__dict__.pop(name, None)
+
+
+def issue(container, order: Order) -> dict:
+    return container.documents.issue_for_event(order_paid_event(order))
+
+
+def documents_of(container, order: Order):
+    with container.uow(order.tenant_id) as uow:
+        return uow.documents.for_order(order.id)
+
+
 def order_paid_event(order: Order) -> dict:
     return {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": order.tenant_id,
             "occurred_at": order.paid_at.isoformat(),
