@@ -16,19 +16,19 @@ from prichal.domain.money import format_rub
 from prichal.domain.orders import Customer, Order, Payment
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.clients import client_id
+from prichal.entrypoints.fields import Email, Text
 from prichal.services.checkout import ItemRequest, OrderRequest
 
 app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9]{10,15}$"
 
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
-    phone: str | None = Field(default=None, pattern=PHONE)
+    name: Text = Field(min_length=1, max_length=200)
+    email: Email | None = Field(default=None, max_length=254, description="RFC 5322/6531; stored normalised")
+    phone: Text | None = Field(default=None, pattern=PHONE)
 
     @model_validator(mode="after")
     def _contact(self) -> CustomerIn:
@@ -39,9 +39,9 @@ class CustomerIn(BaseModel):
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seat_id: str | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
-    ticket_type: str | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
-    tariff_id: str | None = Field(default=None, max_length=36)
+    seat_id: Text | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
+    ticket_type: Text | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
+    tariff_id: Text | None = Field(default=None, max_length=36)
     quantity: StrictInt = Field(default=1, ge=1, le=50, description="free seating: places of this type")
 
     @model_validator(mode="after")
@@ -53,10 +53,10 @@ class ItemIn(BaseModel):
 
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hold_token: str = Field(min_length=1, max_length=64)
+    hold_token: Text = Field(min_length=1, max_length=64)
     customer: CustomerIn
     items: list[ItemIn] = Field(min_length=1, max_length=50)
-    return_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    return_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://")
 
 
 def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
