@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from prichal.bootstrap import container, function_app
+from prichal.domain.contacts import control_character
 from prichal.domain.errors import InvalidInput
 from prichal.domain.money import format_rub
 from prichal.domain.orders import Customer, Order, Payment
@@ -88,6 +89,9 @@ def create_order(request: Request, body: OrderCreate) -> Response:
     if key is not None and len(key) > 64:
         raise InvalidInput("Idempotency-Key is too long", errors=[
             {"loc": ["header", "Idempotency-Key"], "type": "too_long", "msg": "at most 64 characters"}])
+    if key is not None and control_character(key) is not None:
+        raise InvalidInput("Idempotency-Key holds a control character", errors=[
+            {"loc": ["header", "Idempotency-Key"], "type": "control_character", "msg": "no control characters"}])
     placed = container().checkout.place(request.tenant, OrderRequest(
         hold_token=body.hold_token,
         customer=Customer(body.customer.name, body.customer.email, body.customer.phone),

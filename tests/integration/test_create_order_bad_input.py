@@ -187,3 +187,11 @@ def test_an_internationalised_address_is_accepted_and_normalised(email, stored):
     """RFC 6531 addresses are legal: kept in their normalised form, sent as the email tests show."""
     customer = load_function("create-order").CustomerIn.model_validate({"name": "Анна", "email": email})
     assert customer.email == stored
+
+
+def test_an_idempotency_key_with_a_control_character_is_refused(container, demo, owner_engine, seat_hold):
+    before = _written(owner_engine, demo.tenant_id)
+    answer = _order(demo, {"hold_token": seat_hold, "customer": CUSTOMER, "items": TWO},
+                    headers={"Idempotency-Key": "key\x00"})
+    assert answer.status == 422 and answer.json["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert _written(owner_engine, demo.tenant_id) == before

@@ -5,6 +5,7 @@ are the same before and after."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -464,3 +465,14 @@ def test_catalog_sailings_non_uuid_filter(container, demo, clock, param):
     answer = call("catalog", "GET", "/sailings", tenant=demo.slug, query={"date": day, param: "not-a-uuid"})
     body = assert_problem(answer, 422, "validation-failed")
     assert [e["loc"] for e in body["errors"]] == [[param]]
+
+
+@pytest.mark.parametrize("function, path, body", [
+    ("payment-webhook", "/yookassa/{slug}", {"type": "notification", "event": "payment.succeeded",
+                                             "object": {"id": "x\x00", "status": "succeeded"}}),
+    ("issue-documents", "/", {"type": "order.paid", "tenant": "{tenant}", "data": {"order_id": "\x00"}}),
+])
+def test_a_nul_in_a_json_body_a_handler_parses_itself_is_422(container, demo, function, path, body):
+    raw = json.dumps(body).replace("{tenant}", demo.tenant_id).encode()
+    answer = call(function, "POST", path.format(slug=demo.slug), raw=raw, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert_problem(answer, 422, "validation-failed")

@@ -186,7 +186,7 @@ class FunctionApp:
             return problem_response(404, problems.problem(404, "no-route", "Not found",
                                                           f"no route for {request.method} {request.path}"))
         request.path_params = params
-        nul = _nul_in_request(params, request.query)
+        nul = _nul_in_request(params, request.query, request.body if route.body is None else b"")
         if nul is not None:
             return nul
         try:
@@ -294,11 +294,23 @@ def _nul_problem(loc: list[str | int]) -> Response:
         [{"loc": loc, "type": "string_nul", "msg": "NUL characters are not allowed"}]))
 
 
-def _nul_in_request(params: Mapping[str, str], query: Mapping[str, str]) -> Response | None:
+def _nul_in_request(params: Mapping[str, str], query: Mapping[str, str], own_body: bytes) -> Response | None:
+    """A NUL in the path or query, or in a JSON body that the handler parses itself (webhooks,
+    events: only looked into when it holds the escape ``\\u0000``, as raw NULs are not JSON)."""
     for name, value in params.items():
         if "\x00" in value:
             return _nul_problem(["path", name])
     for name, value in query.items():
         if "\x00" in str(name) or "\x00" in str(value):
             return _nul_problem([name])
+    if _NUL_ESCAPE.search(own_body):
+        try:
+            parsed = json.loads(own_body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None  # not JSON: the handler answers for it
+        if (where := nul_location(parsed)) is not None:
+            return _nul_problem(where)
     return None
+
+
+_NUL_ESCAPE = re.compile(rb"\\u0000", re.IGNORECASE)
