@@ -9,10 +9,11 @@ from email import message_from_string, policy
 from email.utils import parsedate_to_datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
 from prichal.localrun.mailsink import MailSink
+from prichal.localrun.s3server import free_port
 from prichal.services.documents import EmailDeferred
 from tests.documents_support import issue, order_paid_event, paid_order
 from tests.support import call
@@ -21,11 +22,8 @@ from tests.support import call
 @pytest.fixture
 def local_sink(docs, tmp_path):
     """The local runtime's own mail sink (SMTPUTF8, refusing ``bounce@...`` with a 550 at RCPT)."""
-    sink = MailSink("127.0.0.1", 0, tmp_path / "mail", refuse=re.compile(r"^bounce@"))
+    sink = MailSink("127.0.0.1", free_port(), tmp_path / "mail", refuse=re.compile(r"^bounce@"))
     sink.folder.mkdir()
-    from prichal.localrun.s3server import free_port
-
-    sink.port = free_port()
     sink.start()
     docs.settings.smtp_port = sink.port
     yield sink
@@ -120,3 +118,16 @@ def test_an_address_stored_before_it_was_checked_is_a_flagged_failure_not_a_500(
     attention, _, delivery = _order_row(owner_engine, order)
     assert delivery.status == "failed" and "cannot be written to" in attention
     assert sink.messages == []
+
+
+def test_an_email_interrupted_twice_is_not_sent_again_and_the_order_is_flagged(docs, demo, sink, clock, owner_engine):
+    order = paid_order(docs, demo, seats=("main-J-8",), types=("adult",))
+    with owner_engine.begin() as conn:  # two processes died after claiming, before recording
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": demo.tenant_id})
+        conn.execute(t.email_deliveries.insert().values(order_id=order.id, tenant_id=demo.tenant_id,
+                                                         recipient="anna@example.test", status="sending",
+                                                         attempts=2, interrupted=True, claimed_at=clock.now))
+    clock.advance(seconds=docs.settings.email_lease_seconds + 1)
+    assert issue(docs, order)["email"] == "failed" and sink.for_order(order.number) == []
+    attention, log, _ = _order_row(owner_engine, order)
+    assert "interrupted twice" in attention and ("order.flagged", {"reason": attention}) in log
