@@ -68,6 +68,23 @@ def paid_order(container, demo, seats=("main-C-1", "main-C-2"), types=("adult", 
         return uow.orders.get(order_id)
 
 
+def rewire(container, **settings) -> None:
+    """New settings for the document pipeline: drop what the container built from the old ones."""
+    for name, value in settings.items():
+        setattr(container.settings, name, value)
+    for name in ("templates", "pdf_renderer", "documents"):
+        container.__dict__.pop(name, None)
+
+
+def issue(container, order: Order) -> dict:
+    return container.documents.issue_for_event(order_paid_event(order))
+
+
+def documents_of(container, order: Order):
+    with container.uow(order.tenant_id) as uow:
+        return uow.documents.for_order(order.id)
+
+
 def order_paid_event(order: Order) -> dict:
     return {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": order.tenant_id,
             "occurred_at": order.paid_at.isoformat(),
@@ -77,24 +94,34 @@ def order_paid_event(order: Order) -> dict:
 
 @dataclass
 class SmtpSink:
-    """aiosmtpd on 127.0.0.1 keeping every message; ``fail_next`` answers 451 (or any code) first."""
+    """aiosmtpd on 127.0.0.1 keeping every message; ``fail_next`` answers 451 (or any code) first.
+    Like many servers it does not offer SMTPUTF8 (the local runtime's sink does)."""
 
     host: str = "127.0.0.1"
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
     fail_next: list[str] = field(default_factory=list)
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)  # recipient -> reply to RCPT (e.g. "450 ...")
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope: Envelope, address: str, rcpt_options) -> str:
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope: Envelope) -> str:
         with self._lock:
             if self.fail_next:
                 return self.fail_next.pop(0)
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            message["X-Test-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            self.messages.append(message)
         return "250 OK"
 
     def start(self) -> SmtpSink:
         self.port = free_port()
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller = Controller(self, hostname=self.host, port=self.port, enable_SMTPUTF8=False)
         self._controller.start()
         return self
 

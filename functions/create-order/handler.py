@@ -11,24 +11,25 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from prichal.bootstrap import container, function_app
+from prichal.domain.contacts import control_character
 from prichal.domain.errors import InvalidInput
 from prichal.domain.money import format_rub
 from prichal.domain.orders import Customer, Order, Payment
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.clients import client_id, client_of
+from prichal.entrypoints.fields import Email, Text
 from prichal.services.checkout import ItemRequest, OrderRequest
 
 app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9]{10,15}$"
 
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
-    phone: str | None = Field(default=None, pattern=PHONE)
+    name: Text = Field(min_length=1, max_length=200)
+    email: Email | None = Field(default=None, max_length=254, description="RFC 5322/6531; stored normalised")
+    phone: Text | None = Field(default=None, pattern=PHONE)
 
     @model_validator(mode="after")
     def _contact(self) -> CustomerIn:
@@ -39,9 +40,9 @@ class CustomerIn(BaseModel):
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seat_id: str | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
-    ticket_type: str | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
-    tariff_id: str | None = Field(default=None, max_length=36)
+    seat_id: Text | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
+    ticket_type: Text | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
+    tariff_id: Text | None = Field(default=None, max_length=36)
     quantity: StrictInt = Field(default=1, ge=1, le=50, description="free seating: places of this type")
 
     @model_validator(mode="after")
@@ -53,10 +54,10 @@ class ItemIn(BaseModel):
 
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hold_token: str = Field(min_length=1, max_length=64)
+    hold_token: Text = Field(min_length=1, max_length=64)
     customer: CustomerIn
     items: list[ItemIn] = Field(min_length=1, max_length=50)
-    return_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    return_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://")
 
 
 def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
@@ -88,6 +89,9 @@ def create_order(request: Request, body: OrderCreate) -> Response:
     if key is not None and len(key) > 64:
         raise InvalidInput("Idempotency-Key is too long", errors=[
             {"loc": ["header", "Idempotency-Key"], "type": "too_long", "msg": "at most 64 characters"}])
+    if key is not None and control_character(key) is not None:
+        raise InvalidInput("Idempotency-Key holds a control character", errors=[
+            {"loc": ["header", "Idempotency-Key"], "type": "control_character", "msg": "no control characters"}])
     client = client_of(request, container().settings.client_id_header)
     container().order_limit.check(request.tenant.id, client.holder, client.address)  # 429 with Retry-After
     placed = container().checkout.place(request.tenant, OrderRequest(

@@ -14,6 +14,7 @@ from prichal.bootstrap import container, function_app
 from prichal.domain.holds import Hold
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.clients import client_of
+from prichal.entrypoints.fields import Text
 from prichal.services.holds import HoldRequest
 
 app = function_app("lock-seat", "Seat holds",
@@ -22,8 +23,8 @@ app = function_app("lock-seat", "Seat holds",
 
 class HoldCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sailing_id: str = Field(min_length=1, max_length=64)
-    seat_ids: list[str] | None = Field(default=None, description="assigned seating: the seats to hold")
+    sailing_id: Text = Field(min_length=1, max_length=64)
+    seat_ids: list[Text] | None = Field(default=None, description="assigned seating: the seats to hold")
     quantity: StrictInt | None = Field(default=None, ge=1, description="free seating: how many places")
 
 

@@ -5,12 +5,18 @@ When no ``SMTP_HOST`` is configured, ``make run`` starts aiosmtpd on 127.0.0.1 (
 and writes each message to ``MAIL_SINK_DIR`` (default ``/tmp/prichal-mail``) as
 ``<time>-<order>-<n>.eml``: open it with any mail client or ``python -m email``-style tools.
 Nothing leaves the machine.
+
+It speaks SMTPUTF8 (``анна@пример.рф`` is delivered), and it refuses, with a permanent
+``550`` at RCPT as a real server does for an unknown mailbox, every recipient matching the
+regular expression ``MAIL_SINK_REFUSE`` (none by default): try an undeliverable address with
+``MAIL_SINK_REFUSE='^bounce@'``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,8 +42,17 @@ class MailSink:
     port: int
     folder: Path | None = None
     controller: Controller | None = None
+    refuse: re.Pattern[str] | None = None  # recipients answered "550 no such mailbox"
+    smtputf8: bool = True
     _count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if self.refuse is not None and self.refuse.search(address):
+            log.info("mail to %s refused (MAIL_SINK_REFUSE)", address)
+            return "550 5.1.1 no such mailbox here (refused by the local mail sink)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         assert self.folder is not None
@@ -55,7 +70,7 @@ class MailSink:
         if self.folder is None or self.controller is not None:
             return
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
-        self.controller = Controller(self, hostname=self.host, port=self.port)
+        self.controller = Controller(self, hostname=self.host, port=self.port, enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:
@@ -79,4 +94,5 @@ def prepare_mail() -> MailSink:
     os.environ.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"})
     os.environ.pop("SMTP_USER", None)
     os.environ.pop("SMTP_PASSWORD", None)
-    return MailSink("127.0.0.1", port, folder)
+    refuse = os.environ.get("MAIL_SINK_REFUSE")
+    return MailSink("127.0.0.1", port, folder, refuse=re.compile(refuse) if refuse else None)

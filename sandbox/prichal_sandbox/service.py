@@ -69,6 +69,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from prichal.entrypoints.fields import StrictText, Text
 from prichal_sandbox.store import Record, SandboxStore
 
 NOTIFY_ATTEMPTS = 3
@@ -132,10 +133,10 @@ class Amount(BaseModel):
 
 class Confirmation(BaseModel):
     type: Literal["redirect"]
-    return_url: StrictStr | None = Field(default=None, max_length=2048)
+    return_url: StrictText | None = Field(default=None, max_length=2048)
 
 
-Metadata = dict[Annotated[str, Field(max_length=32)], Annotated[StrictStr, Field(max_length=512)]]
+Metadata = dict[Annotated[Text, Field(max_length=32)], Annotated[StrictText, Field(max_length=512)]]
 
 
 class PaymentCreate(BaseModel):
@@ -143,7 +144,7 @@ class PaymentCreate(BaseModel):
     amount: Amount
     capture: StrictBool = False  # YooKassa's default is two-stage
     confirmation: Confirmation | None = None
-    description: StrictStr | None = Field(default=None, max_length=128)
+    description: StrictText | None = Field(default=None, max_length=128)
     metadata: Metadata | None = Field(default=None, max_length=16)
     receipt: dict[str, Any] | None = None
 
@@ -156,15 +157,15 @@ class PaymentCapture(BaseModel):
 
 class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    payment_id: StrictStr = Field(min_length=1, max_length=64)
+    payment_id: StrictText = Field(min_length=1, max_length=64)
     amount: Amount
-    description: StrictStr | None = Field(default=None, max_length=250)
+    description: StrictText | None = Field(default=None, max_length=250)
     receipt: dict[str, Any] | None = None
 
 
 class CancellationDetails(BaseModel):
     party: Literal["merchant", "yoo_money", "payment_network"]
-    reason: StrictStr = Field(min_length=1, max_length=64)
+    reason: StrictText = Field(min_length=1, max_length=64)
 
 
 class StatusControl(BaseModel):

@@ -7,6 +7,7 @@
     python -m prichal.admin vat <slug> --rate 22 --from 2026-01-01
     python -m prichal.admin requisites <slug>                    # show, and say what is missing
     python -m prichal.admin requisites <slug> --file legal.json  # set (merged into what is there)
+    python -m prichal.admin brand <slug> [--file brand.json]     # show, or merge in (checked first)
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
 
@@ -27,6 +28,10 @@ The storefront key signs a storefront's client ids (``X-Client-Id: <id>.<signatu
 ``prichal.domain.client_ids``); every tenant gets a random one when it is created. It is a
 secret of the storefront's server, shown only here; ``--rotate`` replaces it (ids signed with
 the old key then count as their address, until the storefront signs with the new one).
+
+The brand (display_name, primary_color, email_from, support_email, ...) is printed by
+documents and emails: colours must be ``#rgb`` or ``#rrggbb``, addresses valid, text free of
+control characters (``prichal.domain.brand``); a file that breaks a rule saves nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
 from prichal.config import get_settings
+from prichal.domain.brand import brand_problems
 from prichal.domain.documents import MissingRequisites, requisites
 from prichal.domain.vat import VatRate
 
@@ -77,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     key = commands.add_parser("storefront-key", help="show (or rotate) the key a storefront signs client ids with")
     key.add_argument("slug")
     key.add_argument("--rotate", action="store_true", help="replace it with a new random key")
+    brand = commands.add_parser("brand", help="show or set a tenant's brand (checked before it is saved)")
+    brand.add_argument("slug")
+    brand.add_argument("--file", help="a JSON object of brand values to set ('-' reads standard input); "
+                                      "null removes a value")
     dead = commands.add_parser("dead-letters", help="list a function's failed events, or replay them")
     dead.add_argument("function", help="the function's name in stack.yml, e.g. issue-documents")
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
@@ -95,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.provider} is the sandbox provider (any buyer can mark an order paid on its page): "
                      "accepted only in sandbox mode (PAYMENTS_SANDBOX=true, the default in development)")
     given = None
-    if args.command == "requisites" and args.file:
-        given = _requisites_file(args.file)
+    if args.command in ("requisites", "brand") and args.file:
+        given = _requisites_file(args.file) if args.command == "requisites" else _json_object_file(args.file)
         if given is None:
             return 2
     engine = make_owner_engine(get_settings().database_url)
@@ -110,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 code = _requisites(conn, args.slug, given)
             elif args.command == "storefront-key":
                 code = _storefront_key(conn, args.slug, args.rotate)
+            elif args.command == "brand":
+                code = _brand(conn, args.slug, given)
             else:
                 code = _vat(conn, args)
     finally:
@@ -179,6 +191,34 @@ def _storefront_key(conn: Connection, slug: str, rotate: bool) -> int:
     print(f"{slug}: {'a new ' if rotate else ''}storefront key; keep it on the storefront's server, never in a page. "
           "It signs X-Client-Id as <id>.<base64url HMAC-SHA256(key, 'v1\\n<slug>\\n<id>')>", file=sys.stderr)
     return 0
+
+
+def _brand(conn: Connection, slug: str, given: dict[str, Any] | None) -> int:
+    """Show the brand, or merge ``given`` in (``null`` removes a key), refusing any invalid value."""
+    tenant_id = _tenant_id(conn, slug)
+    current = conn.execute(select(t.tenants.c.brand).where(t.tenants.c.id == tenant_id)).scalar() or {}
+    if given is not None:
+        problems = brand_problems(given)
+        if problems:
+            lines = "\n".join(f"  {key}: {why}" for key, why in problems.items())
+            print(f"{slug}: brand not saved:\n{lines}", file=sys.stderr)
+            return 2
+        current = {k: v for k, v in {**current, **given}.items() if v is not None}
+        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(brand=current))
+    print(json.dumps(current, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _json_object_file(path: str) -> dict[str, Any] | None:
+    try:
+        given = json.loads(sys.stdin.read() if path == "-" else Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(given, dict):
+        print(f"{path} must hold a JSON object", file=sys.stderr)
+        return None
+    return given
 
 
 def _requisites_file(path: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""Fixtures shared by the integration tests of the payment sandbox and the YooKassa client."""
+"""Fixtures shared by the integration tests: the payment sandbox and the YooKassa client; S3,
+an SMTP sink and the document pipeline wired to them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import TestEnv as RunEnv
+from tests.documents_support import SmtpSink, moto_s3
 from tests.sandbox_harness import Sandbox, new_shop, running_sandbox
 
 
@@ -21,3 +23,24 @@ def sandbox(test_env: RunEnv) -> Iterator[Sandbox]:
 def shop() -> str:
     """A shop id of its own per test: faults, request logs and keys never mix."""
     return new_shop()
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with moto_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def sink():
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def docs(container, s3, sink):
+    """The container wired to this module's S3 and this test's SMTP sink."""
+    container.settings.s3_endpoint_url = s3.endpoint_url
+    container.settings.smtp_host, container.settings.smtp_port = "127.0.0.1", sink.port
+    return container

@@ -57,3 +57,32 @@ def test_storefront_key_is_random_per_tenant_shown_and_rotated(demo, other_demo,
     assert rotated != key and rotated == _storefront_key(owner_engine, demo.slug) and len(rotated) == 64
     with pytest.raises(SystemExit, match="no tenant"):
         admin(["storefront-key", "no-such-tenant"])
+def _brand(owner_engine, demo) -> dict:
+    with owner_engine.connect() as conn:
+        return conn.execute(select(t.tenants.c.brand).where(t.tenants.c.id == demo.tenant_id)).scalar()
+
+
+@pytest.mark.parametrize("bad", [
+    {"primary_color": "red;background:url(file:///etc/passwd)"},
+    {"primary_color": "#0b3d91; x: y"},
+    {"accent_color": "blue"},
+    {"email_from": "Evil<evil@example.com>"},
+    {"display_name": "Причал\r\nBcc: x@example.com"},
+])
+def test_a_brand_with_a_bad_value_is_not_saved(demo, owner_engine, tmp_path, capsys, bad):
+    before = _brand(owner_engine, demo)
+    (tmp_path / "brand.json").write_text(json.dumps({"support_email": "help@example.com", **bad}))
+    assert admin(["brand", demo.slug, "--file", str(tmp_path / "brand.json")]) == 2
+    assert f"{next(iter(bad))}:" in capsys.readouterr().err
+    assert _brand(owner_engine, demo) == before
+
+
+def test_a_brand_is_shown_and_merged(demo, owner_engine, tmp_path, capsys):
+    before = _brand(owner_engine, demo)
+    assert admin(["brand", demo.slug]) == 0 and json.loads(capsys.readouterr().out) == before
+    (tmp_path / "brand.json").write_text(json.dumps({"primary_color": "#C00", "support_email": "help@example.com",
+                                                     "email_from": None}))
+    assert admin(["brand", demo.slug, "--file", str(tmp_path / "brand.json")]) == 0
+    expected = {**{k: v for k, v in before.items() if k != "email_from"}, "primary_color": "#C00",
+                "support_email": "help@example.com"}
+    assert _brand(owner_engine, demo) == expected

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from prichal.adapters.db import tables as t
 from tests.conftest import assigned_sailing, free_sailing
-from tests.support import call
+from tests.support import call, load_function
 
 BUYER = {"X-Client-Id": "buyer-a"}
 CUSTOMER = {"name": "Анна", "email": "anna@example.test"}
@@ -129,3 +129,69 @@ def test_unknown_tenant_and_another_tenants_order(container, demo):
     read = call("create-order", "GET", "/orders/7d1c3f0e-5a8b-4c2d-9e6f-0a1b2c3d4e5f", tenant=demo.slug,
                 headers={"Authorization": "Bearer nope"})
     assert read.status == 404
+
+
+TWO = _items(("main-B-1", "adult"), ("main-B-2", "adult"))
+UNTYPABLE = {
+    "nul in the name": ({"customer": {"name": "Анна\x00", "email": "anna@example.test"}, "items": TWO},
+                        ["customer", "name"]),
+    "nul in the email": ({"customer": {"name": "Анна", "email": "anna\x00@example.test"}, "items": TWO},
+                         ["customer", "email"]),
+    "cr/lf in the name": ({"customer": {"name": "Анна\r\nBcc: spy@example.com", "email": "anna@example.test"},
+                           "items": TWO}, ["customer", "name"]),
+    "a c1 control in the name": ({"customer": {"name": "Анна\x85", "email": "anna@example.test"}, "items": TWO},
+                                 ["customer", "name"]),
+    "a tab in the phone": ({"customer": {"name": "Анна", "phone": "+7999000000\t0"}, "items": TWO},
+                           ["customer", "phone"]),
+    "display name and brackets": ({"customer": {"name": "A", "email": "Evil<evil@example.com>"}, "items": TWO},
+                                  ["customer", "email"]),
+    "a header in the email": ({"customer": {"name": "A", "email": "Bcc:x@example.com"}, "items": TWO},
+                              ["customer", "email"]),
+    "an address that never receives mail": ({"customer": {"name": "A", "email": "a@example.invalid"}, "items": TWO},
+                                            ["customer", "email"]),
+    "nul in a seat": ({"customer": CUSTOMER, "items": _items(("main-B-1\x00", "adult"), ("main-B-2", "adult"))},
+                      ["items", 0, "seat_id"]),
+    "newline in a ticket type": ({"customer": CUSTOMER, "items": _items(("main-B-1", "adult\n"),
+                                                                         ("main-B-2", "adult"))},
+                                 ["items", 0, "ticket_type"]),
+    "nul in an unknown key": ({"customer": CUSTOMER, "items": TWO, "x\x00": 1}, ["x\x00"]),
+    "nul in the return url": ({"customer": CUSTOMER, "items": TWO, "return_url": "https://shop.example/\x00"},
+                              ["return_url"]),
+}
+
+
+@pytest.mark.parametrize("case", UNTYPABLE, ids=list(UNTYPABLE))
+def test_control_characters_and_bad_addresses_are_refused_naming_the_field(container, demo, owner_engine, seat_hold,
+                                                                            case):
+    body, loc = UNTYPABLE[case]
+    before = _written(owner_engine, demo.tenant_id)
+    answer = _order(demo, {"hold_token": seat_hold, **body})
+    assert answer.status == 422 and answer.headers["Content-Type"] == "application/problem+json", answer.json
+    assert answer.json["code"] == "validation-failed" and loc in [e["loc"] for e in answer.json["errors"]]
+    assert _written(owner_engine, demo.tenant_id) == before
+
+
+def test_a_nul_in_the_hold_token_or_the_order_path_is_refused(container, demo, owner_engine, seat_hold):
+    before = _written(owner_engine, demo.tenant_id)
+    answer = _order(demo, {"hold_token": seat_hold + "\x00", "customer": CUSTOMER, "items": TWO})
+    assert answer.status == 422 and ["hold_token"] in [e["loc"] for e in answer.json["errors"]]
+    read = call("create-order", "GET", "/orders/\x00", tenant=demo.slug, headers={"Authorization": "Bearer x"})
+    assert read.status == 422 and read.json["errors"][0]["loc"] == ["path", "order_id"]
+    assert _written(owner_engine, demo.tenant_id) == before
+
+
+@pytest.mark.parametrize("email, stored", [("анна@пример.рф", "анна@пример.рф"),
+                                           (" Anna@Пример.РФ ", "Anna@пример.рф"),
+                                           ("anna@xn--e1afmkfd.xn--p1ai", "anna@пример.рф")])
+def test_an_internationalised_address_is_accepted_and_normalised(email, stored):
+    """RFC 6531 addresses are legal: kept in their normalised form, sent as the email tests show."""
+    customer = load_function("create-order").CustomerIn.model_validate({"name": "Анна", "email": email})
+    assert customer.email == stored
+
+
+def test_an_idempotency_key_with_a_control_character_is_refused(container, demo, owner_engine, seat_hold):
+    before = _written(owner_engine, demo.tenant_id)
+    answer = _order(demo, {"hold_token": seat_hold, "customer": CUSTOMER, "items": TWO},
+                    headers={"Idempotency-Key": "key\x00"})
+    assert answer.status == 422 and answer.json["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert _written(owner_engine, demo.tenant_id) == before

@@ -21,59 +21,21 @@ from prichal.domain.documents import DocumentKind, MissingRequisites, TemplateBr
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.ticket_codes import verify
 from prichal.entrypoints.problems import status_for
+from tests.documents_support import documents_of as _documents
+from tests.documents_support import issue as _issue
 from tests.documents_support import (
-    SmtpSink,
-    moto_s3,
     order_paid_event,
     paid_order,
     pdf_producer,
     pdf_text,
     qr_codes,
 )
+from tests.documents_support import rewire as _rewire
 from tests.support import call
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with moto_s3() as server:
-        yield server
-
-
-@pytest.fixture
-def sink():
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def docs(container, s3, sink):
-    """The container wired to this module's S3 and this test's SMTP sink."""
-    container.settings.s3_endpoint_url = s3.endpoint_url
-    container.settings.smtp_host, container.settings.smtp_port = "127.0.0.1", sink.port
-    return container
-
-
-def _rewire(container, **settings):
-    """New settings for the document pipeline: drop what the container built from the old ones."""
-    for name, value in settings.items():
-        setattr(container.settings, name, value)
-    for name in ("templates", "pdf_renderer", "documents"):
-        container.__dict__.pop(name, None)
-
 
 # Both ways of drawing a document must say the same: our designs (ReportLab) and the HTML
 # templates a tenant starts its own from (WeasyPrint).
 both_renderers = pytest.mark.parametrize("renderer", ["auto", "html"])
-
-
-def _issue(container, order):
-    return container.documents.issue_for_event(order_paid_event(order))
-
-
-def _documents(container, order):
-    with container.uow(order.tenant_id) as uow:
-        return uow.documents.for_order(order.id)
 
 
 def _sample(name: str, **labels: str) -> float:

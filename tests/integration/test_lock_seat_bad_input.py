@@ -5,6 +5,7 @@ are the same before and after."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -423,8 +424,45 @@ def test_urn_form_sailing_id(demo, fresh):
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 def test_hold_token_with_nul_byte(demo, fresh, method):
-    assert_problem(call("lock-seat", method, "/holds/a\x00b", tenant=demo.slug), 404, "not-found")
+    """A NUL is refused in any path, query or body before a handler runs (PostgreSQL cannot hold it)."""
+    body = assert_problem(call("lock-seat", method, "/holds/a\x00b", tenant=demo.slug), 422, "validation-failed")
+    assert [e["loc"] for e in body["errors"]] == [["path", "token"]]
     fresh()
+
+
+@pytest.mark.parametrize("body, loc", [
+    ({"sailing_id": "\x00", "seat_ids": ["main-B-1"]}, ["sailing_id"]),
+    ({"sailing_id": "{sailing}", "seat_ids": ["main-B-1", "main-B-2\x00"]}, ["seat_ids", 1]),
+    ({"sailing_id": "{sailing}", "seat_ids": ["main-B-1\n"]}, ["seat_ids", 0]),
+    ({"sailing_id": "{sailing}\r", "seat_ids": ["main-B-1"]}, ["sailing_id"]),
+    ({"sailing_id": "{sailing}", "seat_ids": ["main-B-1"], "\x00": 1}, ["\x00"]),
+])
+def test_control_characters_in_a_hold_are_422_naming_the_field(demo, fresh, body, loc):
+    body = {key: value.replace("{sailing}", assigned_sailing(demo)) if isinstance(value, str) else
+            [seat.replace("{sailing}", "") for seat in value] if isinstance(value, list) else value
+            for key, value in body.items()}
+    problem = assert_problem(_hold(demo, body), 422, "validation-failed")
+    assert loc in [e["loc"] for e in problem["errors"]]
+    fresh()
+
+
+@pytest.mark.parametrize("path, query, loc", [
+    ("/sailings/\x00", {}, ["path", "sailing_id"]),
+    ("/sailings/a\x00/seatmap", {}, ["path", "sailing_id"]),
+    ("/sailings", {"date": "2026-12-01\x00"}, ["date"]),
+])
+def test_catalog_refuses_a_nul_anywhere(container, demo, path, query, loc):
+    body = assert_problem(call("catalog", "GET", path, tenant=demo.slug, query=query), 422, "validation-failed")
+    assert loc in [e["loc"] for e in body["errors"]]
+
+
+@pytest.mark.parametrize("function, path", [
+    ("payment-webhook", "/yookassa/a\x00b"), ("documents", "/orders/\x00/documents"),
+    ("create-order", "/orders/\x00"),
+])
+def test_other_functions_refuse_a_nul_in_the_path(container, demo, function, path):
+    assert_problem(call(function, "POST" if function == "payment-webhook" else "GET", path, tenant=demo.slug,
+                        body={}), 422, "validation-failed")
 
 
 @pytest.mark.parametrize("param", ["pier", "program"])
@@ -433,3 +471,14 @@ def test_catalog_sailings_non_uuid_filter(container, demo, clock, param):
     answer = call("catalog", "GET", "/sailings", tenant=demo.slug, query={"date": day, param: "not-a-uuid"})
     body = assert_problem(answer, 422, "validation-failed")
     assert [e["loc"] for e in body["errors"]] == [[param]]
+
+
+@pytest.mark.parametrize("function, path, body", [
+    ("payment-webhook", "/yookassa/{slug}", {"type": "notification", "event": "payment.succeeded",
+                                             "object": {"id": "x\x00", "status": "succeeded"}}),
+    ("issue-documents", "/", {"type": "order.paid", "tenant": "{tenant}", "data": {"order_id": "\x00"}}),
+])
+def test_a_nul_in_a_json_body_a_handler_parses_itself_is_422(container, demo, function, path, body):
+    raw = json.dumps(body).replace("{tenant}", demo.tenant_id).encode()
+    answer = call(function, "POST", path.format(slug=demo.slug), raw=raw, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert_problem(answer, 422, "validation-failed")

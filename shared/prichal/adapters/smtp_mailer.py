@@ -1,7 +1,9 @@
 """Sending mail through SMTP (smtplib), telling temporary failures from permanent ones.
 
 SMTP says it itself: 4xx replies are transient ("try again later"), 5xx are permanent
-(RFC 5321 §4.2.1). A connection that cannot be made or breaks is transient too.
+(RFC 5321 §4.2.1). A connection that cannot be made or breaks is transient too. An address
+that needs SMTPUTF8 (a non-ASCII local part) on a server that does not offer it is permanent:
+that server will never take it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class SmtpMailer:
             self._raise_for_codes([code for code, _ in exc.recipients.values()], str(exc.recipients))
         except smtplib.SMTPResponseException as exc:
             self._raise_for_codes([exc.smtp_code], f"{exc.smtp_code} {exc.smtp_error!r}")
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailPermanentFailure(f"the mail server cannot take this message: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailTemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         if refused:  # some recipients refused, the others accepted: one buyer here, so all or nothing

@@ -6,6 +6,11 @@ putting a file of the same name under ``<DOCUMENT_TEMPLATES_DIR>/<tenant slug>/`
 after ours. Files were chosen over a database column because templates are reviewed,
 versioned and deployed like code, and WeasyPrint resolves a tenant's logo or font next to them.
 Nothing here imports WeasyPrint: the ``documents`` API renders no PDF.
+
+A tenant's template is not trusted code: every template (ours too) runs in Jinja's immutable
+sandbox, which refuses ``__class__``/``__globals__``-style attributes and calls that change
+data. Such an attempt fails the render with ``TemplateBroken`` (permanent, 422), it does not
+quietly print nothing, so the tenant learns that the template is wrong.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import jinja2
 import segno
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from prichal.domain.documents import TemplateBroken
 from prichal.domain.vat import VatRate
@@ -45,6 +52,24 @@ def qr_png(payload: str) -> str:
 
 
 QR_MASK = 0
+
+
+class TemplateSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, failing loudly: Jinja's own answers an unsafe attribute with an
+    undefined value, which our ``ChainableUndefined`` would render as an empty string."""
+
+    intercepted_binops = frozenset({"**"})  # 9**9**9 would keep a worker busy for good
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__} object is unsafe")
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and not (isinstance(right, int | float) and abs(right) <= MAX_EXPONENT):
+            raise SecurityError(f"a power with the exponent {right!r} is not allowed in templates")
+        return super().call_binop(context, operator, left, right)
+
+
+MAX_EXPONENT = 64
 
 
 class Templates:
@@ -84,9 +109,9 @@ class Templates:
                     if own is not None:
                         loaders.append(jinja2.FileSystemLoader(own if family == "documents" else own / family))
                     loaders.append(jinja2.FileSystemLoader(PACKAGE_TEMPLATES / family))
-                    found = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.ChainableUndefined,
-                                               autoescape=jinja2.select_autoescape(["html"]),
-                                               trim_blocks=True, lstrip_blocks=True)
+                    found = TemplateSandbox(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.ChainableUndefined,
+                                            autoescape=jinja2.select_autoescape(["html"]),
+                                            trim_blocks=True, lstrip_blocks=True)
                     found.filters.update(rub=rub, vat_rate=vat_rate)
                     self._environments[key] = found
         return found
@@ -94,7 +119,7 @@ class Templates:
     def render(self, slug: str, family: str, name: str, context: dict[str, Any]) -> str:
         try:
             return self.environment(slug, family).get_template(name).render(context)
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a template that fails is broken, whatever it raised (1/0, a bad filter)
             line = getattr(exc, "lineno", None)  # syntax and runtime errors know where they are
             where = f"{getattr(exc, 'name', None) or name}, line {line}" if line else name
             raise TemplateBroken(f"the {family} template {where} of tenant {slug} cannot be rendered: "

@@ -71,6 +71,8 @@ def build_openapi(app: FunctionApp) -> dict[str, Any]:
             statuses |= {400, 404}
         if route.body is not None or route.query is not None:
             statuses |= {400, 422}
+        if "{" in route.template or route.method != "GET":
+            statuses.add(422)  # FunctionApp refuses a NUL in any path parameter or JSON body
         for status in sorted(statuses):
             operation["responses"][str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),

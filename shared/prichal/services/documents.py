@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import format_datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from prichal.adapters.smtp_mailer import MailPermanentFailure, MailTemporaryFail
 from prichal.adapters.templates import Templates
 from prichal.domain import documents as docs
 from prichal.domain.catalog import Sailing
+from prichal.domain.contacts import BadAddress, recipient, without_control_characters
 from prichal.domain.documents import DocumentKind, IssuedDocument, Requisites
 from prichal.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from prichal.domain.ids import canonical_uuid
@@ -219,7 +220,9 @@ class DocumentService:
         duplicate the buyer may get (same Message-ID, so most mail clients fold them). A
         second interruption is not retried: it is marked failed for a person to look at.
         A temporary SMTP failure goes back to ``pending`` and answers 503 (the connector
-        retries with backoff); a permanent one is recorded as ``failed`` and not retried.
+        retries with backoff); a permanent one (a 5xx, an address that cannot be written to or
+        needs SMTPUTF8 the server lacks) is recorded as ``failed``, not retried, and the order
+        is flagged for attention with the reason: the buyer paid and has no tickets yet.
         """
         if not order.customer.email:
             return "no-email"
@@ -238,7 +241,8 @@ class DocumentService:
             DOCUMENT_EMAILS.labels("deferred").inc()
             raise EmailDeferred(f"the email to the buyer will be retried: {exc}", order_id=order.id) from exc
         except MailPermanentFailure as exc:
-            self._email_done(tenant, order, "failed", error=str(exc))
+            self._email_done(tenant, order, "failed", error=str(exc),
+                             attention=f"the tickets could not be emailed to the buyer: {exc}")
             DOCUMENT_EMAILS.labels("failed").inc()
             log.error("email for order %s failed permanently: %s", order.number, exc)
             return "failed"
@@ -258,18 +262,26 @@ class DocumentService:
             if delivery.claimed_at + self._settings.email_lease > now:
                 raise EmailDeferred("another delivery is sending this email right now", order_id=delivery.order_id)
             if delivery.interrupted:
-                uow.documents.email_done(delivery.order_id, "failed",
-                                         error="interrupted twice while sending; not sent again to avoid duplicates")
+                error = "interrupted twice while sending; not sent again to avoid duplicates"
+                uow.documents.email_done(delivery.order_id, "failed", error=error)
+                self._flag(uow, delivery.order_id, f"the tickets email may not have reached the buyer: {error}")
                 return "failed"
         uow.documents.email_claimed(delivery.order_id, now, interrupted)
         return "claimed"
 
     def _email_done(self, tenant: Tenant, order: Order, status: str, at: datetime | None = None,
-                    error: str | None = None) -> None:
+                    error: str | None = None, attention: str | None = None) -> None:
         with self._uow(tenant.id) as uow:
             uow.documents.email_done(order.id, status, at, error)
             uow.log.record(f"email.{status}", "order", order.id, "system", order.id, error=error)
+            if attention is not None:
+                self._flag(uow, order.id, attention)
             uow.commit()
+
+    @staticmethod
+    def _flag(uow: UnitOfWork, order_id: str, reason: str) -> None:
+        uow.orders.flag(order_id, reason)
+        uow.log.record("order.flagged", "order", order_id, "system", order_id, reason=reason)
 
     def _message(self, tenant: Tenant, order: Order, seller: Requisites, recorded: list[IssuedDocument],
                  rendered: dict[str, bytes], context: dict[str, Any]) -> EmailMessage:
@@ -283,13 +295,18 @@ class DocumentService:
                          "ticket": ticket_facts(context["sailing"], context["seat_map"],
                                                 order.items[0].seat_id if order.items else None, context["zone"])}
         brand = tenant.brand
+        seller_name = without_control_characters(brand.get("display_name") or tenant.name)
         message = EmailMessage()
-        message["Subject"] = f"Билеты по заказу № {order.number} — {brand.get('display_name') or tenant.name}"
-        sender = brand.get("email_from") or self._settings.sender
-        message["From"] = formataddr((brand.get("display_name") or tenant.name, sender))
-        message["To"] = formataddr((order.customer.name, order.customer.email or ""))
+        message["Subject"] = f"Билеты по заказу № {order.number} — {seller_name}"
+        sender = recipient(seller_name, brand.get("email_from") or self._settings.sender)
+        message["From"] = sender
+        try:
+            message["To"] = recipient(order.customer.name, order.customer.email or "")
+        except BadAddress as exc:  # stored before addresses were checked: it can never be sent
+            raise MailPermanentFailure(f"the address {order.customer.email!r} cannot be written to: {exc}") from exc
+        message["Date"] = format_datetime(self._now().astimezone(UTC))  # the send time; some servers require it
         # The same id on a possible resend lets mail clients recognise the duplicate.
-        message["Message-ID"] = f"<order-{order.id}@{sender.split('@')[-1]}>"
+        message["Message-ID"] = f"<order-{order.id}@{sender.domain}>"
         message["X-Prichal-Order"] = str(order.number)
         message.set_content(self._templates.render(tenant.slug, "email", "documents.txt", email_context))
         message.add_alternative(self._templates.render(tenant.slug, "email", "documents.html", email_context),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine, select, text
 
+from prichal.domain.brand import safe_brand
 from prichal.domain.tenants import Tenant
 from prichal.domain.vat import VatPeriod, VatRate, VatSchedule
 
 from .tables import tenant_domains, tenant_vat_periods, tenants
+
+log = logging.getLogger("prichal.tenants")
 
 
 class TenantDirectory:
@@ -46,8 +51,11 @@ class TenantDirectory:
             periods = conn.execute(select(tenant_vat_periods.c.valid_from, tenant_vat_periods.c.rate)).all()
             hosts = conn.execute(select(tenant_domains.c.host).where(tenant_domains.c.tenant_id == row["id"])
                                  .order_by(tenant_domains.c.host)).scalars().all()
+        brand, problems = safe_brand(row["brand"] or {})
+        if problems:  # set before the admin command checked it, or written by hand
+            log.warning("tenant %s: brand values left out, templates use their defaults: %s", row["slug"], problems)
         return Tenant(
-            id=row["id"], slug=row["slug"], name=row["name"], brand=row["brand"], legal=row["legal"],
+            id=row["id"], slug=row["slug"], name=row["name"], brand=brand, legal=row["legal"],
             vat_included=row["vat_included"],
             vat_schedule=VatSchedule(tuple(VatPeriod(p.valid_from, VatRate(p.rate)) for p in periods)),
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
