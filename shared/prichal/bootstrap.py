@@ -32,7 +32,6 @@ from prichal.config import Settings, get_settings
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
-from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.tenancy import TenantResolver
@@ -125,10 +124,6 @@ class Container:
         return SandboxPayments(SandboxStore(self.redis, s.redis_prefix), secret=s.mock_payments_secret,
                                public_url=s.mock_payments_public_url, notify_url=s.mock_payments_notify_url,
                                now=self.now, deliver=post_json)
-
-    def payment_provider(self, tenant: Tenant, name: str | None = None) -> PaymentProvider:
-        """The client a new payment of the tenant would use (its current account)."""
-        return self.payment_client(account_for(tenant, name))
 
     def payment_client(self, account: PaymentAccount) -> PaymentProvider:
         """A client for a payment's account, kept per process for its connection pool."""

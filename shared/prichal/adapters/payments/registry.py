@@ -45,11 +45,10 @@ def read_secret(name: str) -> str | None:
     return os.environ.get(name.upper().replace("-", "_"))
 
 
-def account_for(tenant: Tenant, provider: str | None = None) -> PaymentAccount:
-    """The account a new payment of ``tenant`` is made with (by ``provider``, default the
-    tenant's): its current settings, as a reference the payment keeps (the secret's name,
-    never the secret)."""
-    name = provider or tenant.payment_provider
+def account_for(tenant: Tenant) -> PaymentAccount:
+    """The account a new payment of ``tenant`` is made with: its current settings, as a
+    reference the payment keeps (the secret's name, never the secret)."""
+    name = tenant.payment_provider
     if name == "mock":
         return PaymentAccount("mock", shop_id=tenant.slug)
     if name == "yookassa":
@@ -76,9 +75,9 @@ def client_for(account: PaymentAccount, settings: Settings) -> PaymentProvider:
     raise PaymentNotConfigured(f"unknown payment provider {account.provider!r}", provider=account.provider)
 
 
-def provider_for(tenant: Tenant, settings: Settings, provider: str | None = None) -> PaymentProvider:
+def provider_for(tenant: Tenant, settings: Settings) -> PaymentProvider:
     """A client for the tenant's current account (what a new payment would use)."""
-    return client_for(account_for(tenant, provider), settings)
+    return client_for(account_for(tenant), settings)
 
 
 def webhook_allowlist(provider: str, settings: Settings) -> str:
