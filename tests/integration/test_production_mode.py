@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -28,7 +29,6 @@ from prichal.bootstrap import DEV_TICKET_KEY_SEED
 from prichal.production import EXIT_UNSAFE
 from tests.conftest import PG_URL
 from tests.conftest import TestEnv as RunEnv
-from tests.e2e.test_runtimes import free_port, functions_framework
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_INDEX = ROOT / "template" / "prichal-http" / "index.py"
@@ -36,6 +36,16 @@ START_WITHIN = 60  # a guard against a hung start, not a timing assertion
 # Settings a production start reads; the test's own process environment must not leak in.
 CONTROLLED = ("PRICHAL_ENV", "PAYMENTS_SANDBOX", "TICKET_SIGNING_KEY", "ORDER_TOKEN_SECRET", "MOCK_PAYMENTS_SECRET",
               "YOOKASSA_WEBHOOK_ALLOWLIST", "MOCK_WEBHOOK_ALLOWLIST", "DATABASE_URL", "SECRETS_DIR")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def functions_framework() -> str:
+    return str(Path(sys.executable).parent / "functions-framework")
 
 
 def _login_url(database_url: str, role: str) -> str:

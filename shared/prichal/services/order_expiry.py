@@ -56,18 +56,18 @@ def expire_unpaid_orders(tenants: list[Tenant], uow_factory: Callable[..., UnitO
     down: set[PaymentAccount] = set()  # accounts that gave no definite answer in this run
     with payments.deadline():  # once the run's provider time is spent, the rest waits for the next run
         for tenant in tenants:
-            skipped: set[str] = set()  # settled or deferred in this run: not asked twice
+            skipped: set[str] = set()  # seen in this run: never asked twice
             while True:
                 with uow_factory(tenant.id) as uow:
                     found = uow.orders.due_for_expiry(now, batch + len(skipped))
                     due = [(i, uow.payments.for_order(i)) for i in found if i not in skipped]
                 to_expire: list[tuple[str, Payment | None]] = []
                 for order_id, payment in due:
+                    skipped.add(order_id)
                     verdict = _settle(tenant, payments, payment, down)
                     if verdict is Verdict.EXPIRE:
                         to_expire.append((order_id, payment))
                     else:
-                        skipped.add(order_id)
                         run.settled += verdict is Verdict.SETTLED
                         run.deferred += verdict is Verdict.DEFERRED
                 run.expired += _expire(tenant, uow_factory, store, to_expire, now)
