@@ -89,7 +89,8 @@ def container(test_env: TestEnv, clock: FakeClock):
 
     settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
                         rabbitmq_url=RABBITMQ_URL, events_exchange=test_env.events_exchange,
-                        hold_rate_limit_per_minute=1000, hold_rate_limit_per_address_per_minute=1000)
+                        hold_rate_limit_per_minute=1000, hold_rate_limit_per_address_per_minute=1000,
+                        trusted_proxy_hops=1)  # in-process calls stand for the stack behind its edge
     c = Container(settings, clock=clock)
     use_container(c)
     yield c

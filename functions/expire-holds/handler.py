@@ -12,7 +12,7 @@ from prichal.entrypoints.app import Request
 from prichal.services.holds import expire_due_holds
 from prichal.services.order_expiry import expire_unpaid_orders
 
-app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.")
+app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.", internal=True)
 
 
 @app.route("POST", "/", tenant=False)

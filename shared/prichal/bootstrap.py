@@ -34,6 +34,7 @@ from prichal.domain.holds import HoldPolicy
 from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
+from prichal.entrypoints.edge import EdgePolicy
 from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
@@ -83,6 +84,10 @@ class Container:
         return TenantDirectory(self.engine)
 
     @cached_property
+    def edge_policy(self) -> EdgePolicy:
+        return EdgePolicy.from_settings(self.settings)
+
+    @cached_property
     def tenant_resolver(self) -> TenantResolver:
         return TenantResolver(self.tenants, self.settings.tenant_header, self.settings.tenant_cache_seconds)
 
@@ -123,7 +128,7 @@ class Container:
         s = self.settings
         return SandboxPayments(SandboxStore(self.redis, s.redis_prefix), secret=s.mock_payments_secret,
                                public_url=s.mock_payments_public_url, notify_url=s.mock_payments_notify_url,
-                               now=self.now, deliver=post_json)
+                               now=self.now, deliver=post_json, webhook_key=s.webhook_url_key)
 
     def payment_provider(self, tenant: Tenant, name: str | None = None) -> PaymentProvider:
         """The tenant's provider client, kept per process for its connection pool."""
@@ -237,11 +242,14 @@ def use_container(new: Container | None) -> None:
         _container = new
 
 
-def function_app(name: str, title: str, description: str = "") -> FunctionApp:
-    """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces."""
+def function_app(name: str, title: str, description: str = "", internal: bool = False) -> FunctionApp:
+    """A ``FunctionApp`` wired to the process container: tenancy, proxies, internal routes, logs, traces.
+
+    ``internal``: a function only the platform calls (cron, events); see ``entrypoints/edge.py``.
+    """
     settings = get_settings()
     configure_logging(name, settings.log_level)
     configure_tracing(name, settings.otel_exporter, settings.otel_sample_ratio)
     return FunctionApp(name, title, description,
                        tenant_resolver=lambda request: container().tenant_resolver(request),
-                       trusted_proxies=lambda: container().settings.trusted_proxies)
+                       edge=lambda: container().edge_policy, internal=internal)

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
 from tests.conftest import assigned_sailing, bound_queue, free_sailing
-from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
+from tests.e2e.gateway_harness import INTERNAL, free_port, run_gateway, tenant_host, wait_for, webhook_url
 
 SANDBOX_SECRET = "sandbox-secret"
 
@@ -28,7 +28,7 @@ def gateway(test_env):
     env = {**test_env.as_environ(),
            "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3",
            "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
+           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
            "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
@@ -56,13 +56,13 @@ def events(test_env):
 
 def _hold(gateway, demo, body, client="buyer-1"):
     answer = requests.post(f"{gateway}/function/lock-seat/holds", json=body, timeout=10,
-                           headers={"X-Tenant": demo.slug, "X-Client-Id": client})
+                           headers={**tenant_host(demo.slug), "X-Client-Id": client})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
 def _order(gateway, demo, body, client="buyer-1", key=None):
-    headers = {"X-Tenant": demo.slug, "X-Client-Id": client}
+    headers = {**tenant_host(demo.slug), "X-Client-Id": client}
     if key:
         headers["Idempotency-Key"] = key
     return requests.post(f"{gateway}/function/create-order/orders", json=body, headers=headers, timeout=30)
@@ -75,7 +75,7 @@ def _order_body(token, seats=("main-B-1", "main-B-2"), types=("adult", "child"))
 
 def _read_order(gateway, demo, created):
     return requests.get(f"{gateway}/function/create-order/orders/{created['id']}", timeout=10,
-                        headers={"X-Tenant": demo.slug, "Authorization": f"Bearer {created['access_token']}"}).json()
+                        headers={**tenant_host(demo.slug), "Authorization": f"Bearer {created['access_token']}"}).json()
 
 
 def _pay(confirmation_url, decision="pay"):
@@ -96,7 +96,7 @@ def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_en
     assert created["vat_total"] == "432.79" and created["payment"]["confirmation_url"]
 
     seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing}/seatmap",
-                           headers={"X-Tenant": demo.slug}, timeout=10).json()
+                           headers=tenant_host(demo.slug), timeout=10).json()
     assert {s["id"]: s["status"] for s in seatmap["seats"]}["main-B-1"] == "held"
 
     paid = _pay(created["payment"]["confirmation_url"])
@@ -110,7 +110,7 @@ def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_en
     assert properties.message_id == message["id"] and properties.content_type == "application/json"
 
     seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing}/seatmap",
-                           headers={"X-Tenant": demo.slug}, timeout=10).json()
+                           headers=tenant_host(demo.slug), timeout=10).json()
     assert {s["id"]: s["status"] for s in seatmap["seats"]}["main-B-2"] == "sold"
     with owner_engine.connect() as conn:
         actions = [row.action for row in conn.execute(
@@ -185,7 +185,7 @@ def test_another_clients_hold_and_unknown_hold_write_nothing(gateway, demo, owne
 
 def test_notification_from_outside_the_allowlist_is_rejected(gateway, demo, owner_engine):
     body = {"type": "notification", "event": "payment.succeeded", "object": {"id": str(uuid.uuid4())}}
-    answer = requests.post(f"{gateway}/function/payment-webhook/mock/{demo.slug}", json=body, timeout=10,
+    answer = requests.post(webhook_url(gateway, "mock", demo.slug), json=body, timeout=10,
                            headers={"X-Forwarded-For": "203.0.113.7"})
     assert answer.status_code == 403 and answer.json()["code"] == "forbidden"
     with owner_engine.connect() as conn:
@@ -198,7 +198,7 @@ def test_forged_duplicate_and_reordered_notifications(gateway, demo, events, own
     hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-E-1"]})
     created = _order(gateway, demo, _order_body(hold["token"], ("main-E-1",), ("adult",))).json()
     payment_id = re.search(r"/pay/([^/?]+)", created["payment"]["confirmation_url"]).group(1)
-    webhook = f"{gateway}/function/payment-webhook/mock/{demo.slug}"
+    webhook = webhook_url(gateway, "mock", demo.slug)
     forged = {"type": "notification", "event": "payment.succeeded",
               "object": {"id": payment_id, "status": "succeeded", "paid": True,
                          "amount": {"value": "2400.00", "currency": "RUB"}}}
@@ -229,7 +229,7 @@ def test_payment_after_expiry_is_revived_or_refunded(gateway, demo, events, owne
         with owner_engine.begin() as conn:  # the order's time ran out
             conn.execute(t.orders.update().where(t.orders.c.id == created["id"])
                          .values(expires_at=t.orders.c.created_at))
-        expired = requests.post(f"{gateway}/function/expire-holds", timeout=30).json()
+        expired = requests.post(f"{gateway}/function/expire-holds", headers=INTERNAL, timeout=30).json()
         assert expired["expired_orders"] >= 1
         events(created["id"], "order.expired")
         if resell:
