@@ -84,6 +84,16 @@ def _pay(confirmation_url, decision="pay"):
     return requests.post(confirmation_url, data={"decision": decision}, allow_redirects=False, timeout=60)
 
 
+def test_the_order_token_is_accepted_only_as_a_bearer_header(gateway, demo):
+    hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-G-1"]})
+    created = _order(gateway, demo, _order_body(hold["token"], ("main-G-1",), ("adult",))).json()
+    url = f"{gateway}/function/create-order/orders/{created['id']}"
+    in_query = requests.get(url, params={"access_token": created["access_token"]}, headers=tenant_host(demo.slug),
+                            timeout=10)
+    assert in_query.status_code == 403 and in_query.headers["Content-Type"] == "application/problem+json"
+    assert _read_order(gateway, demo, created)["id"] == created["id"]
+
+
 def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_engine):
     sailing = assigned_sailing(demo)
     hold = _hold(gateway, demo, {"sailing_id": sailing, "seat_ids": ["main-B-1", "main-B-2"]})

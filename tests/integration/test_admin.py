@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
@@ -39,3 +40,19 @@ def test_requisites_are_shown_checked_and_merged(demo, owner_engine, tmp_path, c
 def test_dead_letters_of_an_unknown_function_say_so(capsys):
     assert admin(["dead-letters", "no-such-function"]) == 2
     assert "no queue" in capsys.readouterr().err
+
+
+def test_webhook_url_carries_the_tenants_token(demo, capsys):
+    from prichal.config import get_settings
+    from prichal.domain.webhook_tokens import token_matches
+
+    assert admin(["webhook-url", demo.slug, "--provider", "yookassa"]) == 0
+    url = capsys.readouterr().out.strip()
+    settings = get_settings()
+    prefix = f"{settings.payment_webhook_url}/yookassa/{demo.slug}/"
+    assert url.startswith(prefix)
+    assert token_matches(settings.webhook_url_key, "yookassa", demo.slug, url.removeprefix(prefix))
+    assert admin(["webhook-url", demo.slug]) == 0  # the tenant's own provider
+    assert f"/{demo.slug}/" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no tenant"):
+        admin(["webhook-url", "no-such-tenant"])
