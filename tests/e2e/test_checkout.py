@@ -195,9 +195,15 @@ def test_another_clients_hold_and_unknown_hold_write_nothing(gateway, demo, owne
 
 def test_notification_from_outside_the_allowlist_is_rejected(gateway, demo, owner_engine):
     body = {"type": "notification", "event": "payment.succeeded", "object": {"id": str(uuid.uuid4())}}
-    answer = requests.post(webhook_url(gateway, "mock", demo.slug), json=body, timeout=10,
-                           headers={"X-Forwarded-For": "203.0.113.7"})
+    # a client on this machine claims one of YooKassa's addresses: the gateway replaces the claim
+    answer = requests.post(webhook_url(gateway, "yookassa", demo.slug), json=body, timeout=10,
+                           headers={"X-Forwarded-For": "185.71.76.1"})
     assert answer.status_code == 403 and answer.json()["code"] == "forbidden"
+    assert answer.json()["source_address"] == "127.0.0.1"
+    # from an allowed address, but without the URL's secret: as if the tenant did not exist
+    for guessed in (f"{gateway}/function/payment-webhook/mock/{demo.slug}",
+                    f"{gateway}/function/payment-webhook/mock/{demo.slug}/guessed"):
+        assert requests.post(guessed, json=body, timeout=10).status_code == 404
     with owner_engine.connect() as conn:
         assert conn.execute(select(t.payment_notifications.c.id)
                             .where(t.payment_notifications.c.tenant_id == demo.tenant_id)).all() == []
