@@ -461,3 +461,11 @@ class _Chunks:
 
     def readline(self, size: int = -1) -> bytes:
         return self.read(size)
+
+
+def test_openapi_lists_what_the_door_answers(app):
+    paths = send(app, "GET", "/openapi.json", tenant=None).json["paths"]
+    assert {"401", "403", "413"} <= set(paths["/jobs"]["post"]["responses"])
+    assert {"413", "415"} <= set(paths["/things"]["post"]["responses"])
+    assert {"401", "403"} <= set(paths["/metrics"]["get"]["responses"])
+    assert not {"401", "403", "413", "415"} & set(paths["/things/{thing_id}"]["get"]["responses"])

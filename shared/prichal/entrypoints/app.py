@@ -155,10 +155,16 @@ class FunctionApp:
               errors: tuple[int, ...] = (), internal: bool | None = None,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """``internal`` (default: the function's): only callers with the internal credential."""
+        closed = self.internal if internal is None else internal
+        # What the door may answer before the handler runs, so the OpenAPI description says it too.
+        door_errors = ((401, 403) if closed else ()) + ((413,) if method.upper() != "GET" else ()) + (
+            (415,) if body is not None else ())
+        every_error = tuple(sorted(set(errors) | set(door_errors)))
+
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(Route(method.upper(), template, _compile(template), handler, body, query, response,
                                      status, tenant, summary or (handler.__doc__ or "").strip().split("\n")[0],
-                                     errors, self.internal if internal is None else internal))
+                                     every_error, closed))
             return handler
         return register
 
