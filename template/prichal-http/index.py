@@ -29,7 +29,7 @@ def body_too_large(_error):
     limit = app.config["MAX_CONTENT_LENGTH"]
     problem = {"type": "/problems/body-too-large", "title": "Request body too large", "status": 413,
                "detail": f"the body has more than {limit} bytes", "code": "body-too-large", "max_bytes": limit}
-    return json.dumps(problem), 413, {"Content-Type": "application/problem+json", "Connection": "close"}
+    return json.dumps(problem), 413, {"Content-Type": "application/problem+json"}
 
 
 class Event:

@@ -282,8 +282,7 @@ class FunctionApp:
         declared = request.content_length
         body = b"" if declared is not None and declared > limit else request.stream.read(limit + 1)
         if len(body) > limit or (declared is not None and declared > limit):
-            response = problem_response(413, door.too_large(limit, declared))
-            response.headers["Connection"] = "close"  # the rest of the body is never read
+            response = problem_response(413, door.too_large(limit, declared))  # the rest is never read
         else:
             ours = Request(method=request.method.upper(), path=request.path or "/",
                            headers=CaseInsensitiveDict(dict(request.headers)), query=_flat(request.args),
