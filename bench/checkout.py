@@ -155,7 +155,11 @@ def storm_phase(base: str, slug: str, key: str, pool: list[tuple[str, str]], buy
     deliveries = payments + random.Random(7).sample(payments, int(len(payments) * DUPLICATE_SHARE))
     random.Random(11).shuffle(deliveries)
     say(f"storm: {len(deliveries)} notifications ({len(deliveries) - len(payments)} duplicates)")
-    webhook = f"{base}/function/payment-webhook/mock/{slug}"
+    from prichal.config import get_settings
+    from prichal.domain.webhook_tokens import webhook_token
+
+    token = webhook_token(get_settings().webhook_url_key, "mock", slug)  # the runtime's WEBHOOK_URL_KEY
+    webhook = f"{base}/function/payment-webhook/mock/{slug}/{token}"
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()

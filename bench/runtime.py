@@ -49,7 +49,10 @@ class Runtime:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": database_url,
                     "REDIS_PREFIX": self.redis_prefix, "EVENTS_EXCHANGE": self.exchange,
                     "S3_PORT": str(free_port()), "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self.mail.name,
-                    "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads)}
+                    "GATEWAY_WORKERS": str(workers), "GATEWAY_THREADS": str(threads),
+                    # The bench stands for a proxy in front of many buyers: the gateway passes on
+                    # their X-Forwarded-For (and X-Tenant) from this machine only.
+                    "GATEWAY_TRUSTED_PROXIES": os.environ.get("GATEWAY_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")}
         self.command = [sys.executable, "-m", "prichal_localrun", "--port", str(self.port), "--no-seed",
                         "--workers", str(workers), "--threads", str(threads)]
         self.log = tempfile.NamedTemporaryFile(prefix="prichal-bench-runner-", suffix=".log", delete=False)

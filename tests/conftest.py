@@ -91,7 +91,8 @@ def container(test_env: TestEnv, clock: FakeClock):
                         rabbitmq_url=RABBITMQ_URL, events_exchange=test_env.events_exchange,
                         hold_rate_limit_per_minute=1000, hold_rate_limit_per_address_per_minute=1000,
                         hold_max_seats_per_client=0, order_rate_limit_per_minute=0,
-                        order_rate_limit_per_address_per_minute=0)
+                        order_rate_limit_per_address_per_minute=0,
+                        trusted_proxy_hops=1)  # in-process calls stand for the stack behind its edge
     c = Container(settings, clock=clock)
     use_container(c)
     yield c

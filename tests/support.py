@@ -49,6 +49,13 @@ class Answer:
         return json.loads(self.raw) if self.raw else None
 
 
+def internal() -> dict[str, str]:
+    """The internal credential of the current container, as the cron and event connectors send it."""
+    from prichal.bootstrap import container
+
+    return {"Authorization": f"Bearer {container().settings.internal_token}"}
+
+
 def call(function: str, method: str, path: str, *, tenant: str | None = None, body: Any = None,
          raw: bytes | None = None, headers: dict[str, str] | None = None,
          query: dict[str, str] | None = None) -> Answer:

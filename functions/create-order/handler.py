@@ -111,7 +111,7 @@ def create_order(request: Request, body: OrderCreate) -> Response:
 def read_order(request: Request, order_id: str) -> dict:
     """The order's status for its buyer: ``Authorization: Bearer <access_token>``."""
     auth = request.header("Authorization") or ""
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.query.get("access_token")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else None  # never a query parameter: logged
     order, payment = container().checkout.read(request.tenant, order_id, token)
     return order_view(order, payment)
 

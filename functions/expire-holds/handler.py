@@ -19,7 +19,7 @@ from prichal.services.holds import expire_due_holds
 from prichal.services.order_expiry import expire_unpaid_orders
 from prichal.services.payments import count_stuck_refunds
 
-app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.")
+app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.", internal=True)
 
 
 @app.route("POST", "/", tenant=False)

@@ -15,7 +15,8 @@ from prichal.domain.errors import InvalidInput
 from prichal.entrypoints.app import Request
 
 app = function_app("issue-documents", "Issue documents",
-                   "On order.paid: e-tickets with signed QR codes, invoice and act in S3; the buyer's email.")
+                   "On order.paid: e-tickets with signed QR codes, invoice and act in S3; the buyer's email.",
+                   internal=True)
 
 
 @app.route("POST", "/", tenant=False, errors=(404, 409, 422, 503))

@@ -17,7 +17,7 @@ from prichal_sandbox.service import Answer, Operation, SandboxError, SandboxPaym
 
 app = function_app("mock-payments", "Sandbox payments",
                    "A YooKassa API v3 look-alike for demos and tests: payments, refunds, a confirmation "
-                   "page, notifications, and controls to force states and inject faults.", database=False)
+                   "page, notifications, and controls to force states and inject faults.")
 HTML = "text/html; charset=utf-8"
 
 

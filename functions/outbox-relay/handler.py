@@ -9,7 +9,8 @@ from __future__ import annotations
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 
-app = function_app("outbox-relay", "Outbox relay", "Publishes pending outbox events with publisher confirms.")
+app = function_app("outbox-relay", "Outbox relay", "Publishes pending outbox events with publisher confirms.",
+                   internal=True)
 
 
 @app.route("POST", "/", tenant=False)

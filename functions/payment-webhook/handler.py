@@ -1,10 +1,12 @@
 """payment-webhook: notifications from YooKassa and from the sandbox provider.
 
-``POST /{provider}/{tenant}`` — each tenant's shop is configured to notify its own URL.
-Nothing in the body is believed: the source address is checked against the provider's
-allowlist, the notification is recorded, and the payment is re-read from the provider
-(``prichal.services.payments``). 200 means "recorded and handled"; anything else makes
-the provider deliver again.
+``POST /{provider}/{tenant}/{token}`` — each tenant's shop is configured to notify its own
+URL, whose token (``prichal.domain.webhook_tokens``, printed by ``prichal.admin webhook-url``)
+is a second factor beside the source address: without the right one the answer is the 404
+of an unknown tenant and nothing changes. Nothing in the body is believed: the source address
+is checked against the provider's allowlist, the notification is recorded, and the payment
+is re-read from the provider (``prichal.services.payments``). 200 means "recorded and
+handled"; anything else makes the provider deliver again.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ import json
 from prichal.adapters.payments.registry import accepted_providers
 from prichal.bootstrap import container, function_app
 from prichal.domain.errors import InvalidInput, NotFound, TenantUnknown
+from prichal.domain.webhook_tokens import token_matches
 from prichal.entrypoints.app import Request
 
 app = function_app("payment-webhook", "Payment notifications",
                    "Receives provider notifications and applies the re-read payment state.")
 
 
-@app.route("POST", "/{provider}/{tenant_slug}", tenant=False, errors=(400, 403, 404, 422, 503))
-def notify(request: Request, provider: str, tenant_slug: str) -> dict:
-    """A provider notification (YooKassa format)."""
+@app.route("POST", "/{provider}/{tenant_slug}/{token}", tenant=False, errors=(400, 403, 404, 422, 503))
+def notify(request: Request, provider: str, tenant_slug: str, token: str) -> dict:
+    """A provider notification (YooKassa format) to the tenant's secret URL."""
     c = container()
     if provider not in accepted_providers(c.settings):  # mock only in sandbox mode
         raise NotFound(f"no provider {provider!r} here")
+    if not token_matches(c.settings.webhook_url_key, provider, tenant_slug, token):
+        raise TenantUnknown(f"no tenant {tenant_slug!r}")  # the same answer as a tenant that does not exist
     c.payments.check_source(provider, request.client_ip)
     tenant = c.tenants.by_slug(tenant_slug)
     if tenant is None:

@@ -3,7 +3,8 @@
 Per function with topics there is a durable queue ``<exchange>.<function>`` bound to the
 events exchange with each routing key. Each message is POSTed to ``/function/<name>`` with
 the headers of the OpenFaaS connectors (``X-Topic``, ``X-Rabbitmq-Routing-Key``,
-``X-Rabbitmq-Msg-Id``, ``X-Connector``) plus the W3C trace headers. 2xx acks it.
+``X-Rabbitmq-Msg-Id``, ``X-Connector``) plus the W3C trace headers and the internal
+credential (``Authorization: Bearer <INTERNAL_TOKEN>``). 2xx acks it.
 
 Unlike the community connector (nack + requeue, which spins on a poison message), a failure
 is retried a bounded number of times with exponential backoff and then parked. A 4xx answer
@@ -24,7 +25,7 @@ TTLs only at the head of a queue, so a long backoff can delay shorter ones behin
 
 Settings (environment): ``RABBITMQ_URL``, ``EVENTS_EXCHANGE`` (default ``prichal.events``),
 ``CONNECTOR_MAX_ATTEMPTS`` (5), ``CONNECTOR_RETRY_BASE_MS`` (1000), ``CONNECTOR_PREFETCH`` (1),
-``CONNECTOR_TIMEOUT_SECONDS`` (60, per HTTP call).
+``CONNECTOR_TIMEOUT_SECONDS`` (60, per HTTP call), ``INTERNAL_TOKEN``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class ConnectorConfig:
     retry_base_ms: int = 1000
     prefetch: int = 1
     timeout: float = 60.0
+    internal_token: str | None = None
 
     @classmethod
     def from_env(cls) -> ConnectorConfig:
@@ -73,6 +75,7 @@ class ConnectorConfig:
             retry_base_ms=max(1, int(env.get("CONNECTOR_RETRY_BASE_MS", "1000"))),
             prefetch=max(1, int(env.get("CONNECTOR_PREFETCH", "1"))),
             timeout=float(env.get("CONNECTOR_TIMEOUT_SECONDS", "60")),
+            internal_token=env.get("INTERNAL_TOKEN") or None,
         )
 
 
@@ -215,6 +218,8 @@ class FunctionConsumer(threading.Thread):
             request_headers["X-Rabbitmq-Msg-Id"] = properties.message_id
         if properties.content_type:
             request_headers["Content-Type"] = properties.content_type
+        if self.config.internal_token:
+            request_headers["Authorization"] = f"Bearer {self.config.internal_token}"
         for name in TRACE_HEADERS:
             if name in headers:
                 request_headers[name] = header_text(headers[name])

@@ -1,8 +1,9 @@
 """The local cron connector: fires the ``schedule`` annotation of every cron function.
 
 Like openfaas/cron-connector, each run is ``POST /function/<name>`` with an empty body and
-the headers ``X-Topic: cron-function`` and ``X-Connector: cron-connector``; runs do not wait
-for each other. Schedules are standard 5-field cron expressions in local time. Locally a
+the headers ``X-Topic: cron-function`` and ``X-Connector: cron-connector``, plus the
+internal credential (``Authorization: Bearer <INTERNAL_TOKEN>``) that internal functions
+require; runs do not wait for each other. Schedules are standard 5-field cron expressions in local time. Locally a
 6-field expression is also accepted, the first field being seconds (``*/2 * * * * *`` =
 every two seconds, as robfig/cron ``WithSeconds`` or Quartz read it) so tests need not
 wait a minute; production's connector only takes 5 fields.
@@ -41,9 +42,10 @@ class CronScheduler(threading.Thread):
     """One thread that sleeps until the next due schedule and fires it on a small pool."""
 
     def __init__(self, functions: list[FunctionSpec], gateway_url: str, stop: threading.Event,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, internal_token: str | None = None) -> None:
         super().__init__(name="cron-connector", daemon=True)
         self.gateway_url = gateway_url.rstrip("/")
+        self.headers = {**HEADERS, **({"Authorization": f"Bearer {internal_token}"} if internal_token else {})}
         self.stop_event = stop
         self.timeout = timeout
         now = datetime.now().astimezone()
@@ -71,7 +73,7 @@ class CronScheduler(threading.Thread):
         url = f"{self.gateway_url}/function/{name}"
         started = time.monotonic()
         try:
-            response = requests.post(url, data=b"", headers=HEADERS, timeout=self.timeout)
+            response = requests.post(url, data=b"", headers=self.headers, timeout=self.timeout)
         except Exception as exc:
             log.error("cron %s: call failed: %s", name, exc)
             return

@@ -7,6 +7,14 @@ speak the template's contract (``event.body/headers/method/query/path``, ``conte
 ``None`` -> empty 200, a dict -> ``statusCode``/``body``/``headers``). It is a bare WSGI app
 rather than Flask because it sits on the hot path of the benchmarks.
 
+It is the edge, as the production ingress is: a client's ``X-Forwarded-For`` is replaced by
+the address that connected, its ``X-Forwarded-Host`` by its ``Host``, and its tenant header
+(``X-Tenant``) is dropped, unless the peer is a trusted proxy (``GATEWAY_TRUSTED_PROXIES``,
+CIDRs, none by default; a benchmark simulating many buyers from one machine sets
+``127.0.0.1/32``), whose client (the last ``X-Forwarded-For`` entry) and headers are passed
+on. Functions then see exactly one hop (``TRUSTED_PROXY_HOPS=1`` in stack.yml). Bodies
+beyond ``MAX_BODY_BYTES`` are refused with 413 without being read further, chunked or not.
+
 Serve it with ``gunicorn 'prichal_localrun.gateway:create_app()'`` (see ``runner.py``).
 """
 
@@ -34,6 +42,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import EnvironHeaders, MultiDict
 
+from prichal.entrypoints.client_address import Network, address_in, parse_networks
 from prichal_localrun.stack import FunctionSpec, StackPaths, apply_environment, load_stack
 
 log = logging.getLogger(__name__)
@@ -121,8 +130,12 @@ def _exec_module(name: str, path: Path, search: Path | None = None) -> types.Mod
 class Gateway:
     """The WSGI application: routing, the template contract, problem+json errors."""
 
-    def __init__(self, functions: Iterable[FunctionSpec]) -> None:
+    def __init__(self, functions: Iterable[FunctionSpec], trusted_proxies: str = "",
+                 max_body_bytes: int = 1024 * 1024, tenant_header: str = "X-Tenant") -> None:
         self.functions = {function.name: function for function in functions}
+        self.trusted: tuple[Network, ...] = parse_networks(trusted_proxies)
+        self.max_body_bytes = max_body_bytes
+        self.tenant_key = "HTTP_" + tenant_header.upper().replace("-", "_")
         self.context = Context(os.environ.get("HOSTNAME") or socket.gethostname())
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
@@ -170,7 +183,12 @@ class Gateway:
             return _problem(start_response, 405, "Method not allowed", f"{method} is not served by functions",
                             [("Allow", ALLOW)])
         try:
-            body = _read_body(environ)
+            body = _read_body(environ, self.max_body_bytes)
+        except BodyTooLarge as exc:
+            close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+            if close is not None:  # gunicorn: close the connection rather than drain the rest
+                close()
+            return _problem(start_response, 413, "Request body too large", str(exc))
         except ValueError as exc:
             return _problem(start_response, 400, "Bad request", str(exc))
         try:
@@ -179,7 +197,7 @@ class Gateway:
             log.exception("cannot load function %s from %s", function.name, function.handler_dir)
             return _problem(start_response, 500, "Function failed to load",
                             f"{function.name} could not be imported; see the gateway log")
-        _forward_client(environ)
+        _forward_client(environ, self.trusted, self.tenant_key)
         if not path.isascii():  # WSGI gives the raw path as latin-1; functions expect text
             path = path.encode("latin-1").decode("utf-8", "replace")
         event = Event(body, EnvironHeaders(environ), method, path, environ.get("QUERY_STRING", ""))
@@ -192,7 +210,12 @@ class Gateway:
         return _send(start_response, status, headers, payload)
 
 
-def _read_body(environ: Environ) -> bytes:
+class BodyTooLarge(ValueError):
+    pass
+
+
+def _read_body(environ: Environ, limit: int) -> bytes:
+    """The body, never reading more than ``limit`` + 1 bytes of it."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH")
     if length:
@@ -200,18 +223,35 @@ def _read_body(environ: Environ) -> bytes:
             size = int(length)
         except ValueError:
             raise ValueError(f"invalid Content-Length {length!r}") from None
+        if size > limit:
+            raise BodyTooLarge(f"the body has {size} bytes; at most {limit} are accepted")
         return stream.read(size) if size > 0 else b""
     if environ.get("wsgi.input_terminated"):  # chunked request body, gunicorn de-chunks it
-        return stream.read()
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(f"the body has more than {limit} bytes")
+        return body
     return b""
 
 
-def _forward_client(environ: Environ) -> None:
-    """Add the client address and host as the OpenFaaS gateway (a reverse proxy) does."""
-    remote = environ.get("REMOTE_ADDR")
-    if remote:
-        previous = environ.get("HTTP_X_FORWARDED_FOR")
-        environ["HTTP_X_FORWARDED_FOR"] = f"{previous}, {remote}" if previous else remote
+def _forward_client(environ: Environ, trusted: tuple[Network, ...], tenant_key: str) -> None:
+    """What the functions may believe about the client, decided here as at the production edge.
+
+    An untrusted peer is the client: its X-Forwarded-For, X-Forwarded-Host, tenant header
+    (and Forwarded / X-Real-Ip) are replaced or dropped. A trusted proxy's client is the last
+    entry of its X-Forwarded-For (itself when it sent none), and its headers pass.
+    """
+    remote = environ.get("REMOTE_ADDR") or ""
+    if address_in(remote, trusted):
+        claimed = (environ.get("HTTP_X_FORWARDED_FOR") or "").rsplit(",", 1)[-1].strip()
+        environ["HTTP_X_FORWARDED_FOR"] = claimed or remote
+    else:
+        for key in ("HTTP_X_FORWARDED_HOST", tenant_key, "HTTP_FORWARDED", "HTTP_X_REAL_IP"):
+            environ.pop(key, None)
+        if remote:
+            environ["HTTP_X_FORWARDED_FOR"] = remote
+        else:
+            environ.pop("HTTP_X_FORWARDED_FOR", None)
     if "HTTP_X_FORWARDED_HOST" not in environ and environ.get("HTTP_HOST"):
         environ["HTTP_X_FORWARDED_HOST"] = environ["HTTP_HOST"]
 
@@ -283,7 +323,11 @@ def create_app(stack_path: StackPaths = None) -> Gateway:
     os.environ.setdefault("PRICHAL_ENV", "development")  # stack.yml defaults to production
     functions = load_stack(stack_path)
     apply_environment(functions)
-    gateway = Gateway(functions)
+    from prichal.config import get_settings
+
+    settings = get_settings()  # after the stack's environment: the functions' own limit and tenant header
+    gateway = Gateway(functions, trusted_proxies=os.environ.get("GATEWAY_TRUSTED_PROXIES", ""),
+                      max_body_bytes=settings.max_body_bytes, tenant_header=settings.tenant_header)
     gateway.preload()
     # The loaded handlers live as long as the worker: keep them out of every collection.
     gc.freeze()

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import dataclasses
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -163,8 +165,22 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], stop: threading.Eve
     return False
 
 
+def ensure_internal_token() -> str:
+    """The internal credential of this run: ``INTERNAL_TOKEN`` (or the ``internal-token`` secret
+    file) when given, else a fresh one put into the environment the gateway's functions read.
+    The cron and connector threads send it; a caller without it gets 401."""
+    from prichal.config import DEFAULT_SECRETS_DIR
+
+    secret_file = Path(os.environ.get("SECRETS_DIR", DEFAULT_SECRETS_DIR)) / "internal-token"
+    if not os.environ.get("INTERNAL_TOKEN") and not secret_file.is_file():
+        os.environ["INTERNAL_TOKEN"] = secrets.token_urlsafe(24)
+    from prichal.config import get_settings
+
+    return get_settings().internal_token
+
+
 def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str, stack: list[Path],
-           mail: MailSink | None = None) -> str:
+           mail: MailSink | None = None, internal_token: str | None = None) -> str:
     width = max((len(f.name) for f in functions), default=0)
     lines = [f"Prichal is running ({', '.join(map(str, stack))})",
              f"  gateway    {url}   (/healthz, /system/functions)", "  functions"]
@@ -179,6 +195,8 @@ def banner(url: str, functions: list[FunctionSpec], s3: S3Server, exchange: str,
     lines += [f"  events     exchange {exchange}",
               f"  s3         {s3.endpoint_url} bucket {s3.bucket} ({origin})",
               *([f"  mail       {mail.describe()}"] if mail else []),
+              *([f"  internal   Authorization: Bearer {internal_token}   (cron, events, /metrics)"]
+                if internal_token else []),
               "  stop       Ctrl-C (or SIGTERM)"]
     return "\n".join(lines)
 
@@ -229,7 +247,7 @@ def serve(args: argparse.Namespace, stack: list[Path], functions: list[FunctionS
                 cron.start()
                 threads.append(cron)
             threads += start_consumers(functions, url, stop, config)
-            print(banner(url, functions, s3, config.exchange, stack, mail), flush=True)
+            print(banner(url, functions, s3, config.exchange, stack, mail, config.internal_token), flush=True)
         while not stop.wait(0.5):
             dead = [name for name, process in (("gateway", gateway), ("moto S3 server", s3.process))
                     if process is not None and process.poll() is not None]
@@ -287,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         # Everything that can be wrong in the configuration fails here, before anything starts.
-        cron = CronScheduler(functions, f"http://127.0.0.1:{args.port}", stop)
-        config = ConnectorConfig.from_env()
+        token = ensure_internal_token()
+        cron = CronScheduler(functions, f"http://127.0.0.1:{args.port}", stop, internal_token=token)
+        config = dataclasses.replace(ConnectorConfig.from_env(), internal_token=token)
         if not port_is_free(args.port):
             raise OSError(f"port {args.port} is in use (another runner?); choose one with --port or GATEWAY_PORT")
         if not prepare(args):

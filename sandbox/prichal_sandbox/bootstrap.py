@@ -26,7 +26,8 @@ class _Wired:
         self.engine = make_owner_engine(s.database_url)
         self.service = SandboxPayments(SandboxStore(self.engine, container.redis, s.redis_prefix),
                                        secret=s.mock_payments_secret, public_url=s.mock_payments_public_url,
-                                       notify_url=s.mock_payments_notify_url, now=container.now, deliver=post_json)
+                                       notify_url=s.mock_payments_notify_url, now=container.now, deliver=post_json,
+                                       webhook_key=s.webhook_url_key)
 
 
 def _wired(container: Container) -> _Wired:

@@ -24,7 +24,7 @@ when created with ``capture: false``); declining cancels it with
 "declined by buyer" reason; a buyer who never confirms is cancelled by YooKassa with this
 documented pair, which is what checkout must handle. Each change that YooKassa notifies about
 (buyer's decision, capture, cancel, refund) is POSTed to ``mock_payments_notify_url``
-(``{shop_id}`` substituted) as ``{"type": "notification", "event", "object"}``, up to
+(``{shop_id}`` and ``{webhook_token}`` substituted) as ``{"type": "notification", "event", "object"}``, up to
 ``NOTIFY_ATTEMPTS`` times until a 200.
 
 Test controls (same Basic auth; a payment of another shop is 404)::
@@ -69,6 +69,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from prichal.domain.webhook_tokens import webhook_token
 from prichal.entrypoints.fields import StrictText, Text
 from prichal_sandbox.store import Record, SandboxStore
 
@@ -230,8 +231,9 @@ class SandboxPayments:
     def __init__(self, store: SandboxStore, *, secret: str, public_url: str, notify_url: str,
                  now: Callable[[], datetime], deliver: Callable[[str, Record], int],
                  sleep: Callable[[float], None] = time.sleep,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()), webhook_key: str = "") -> None:
         self._store = store
+        self._webhook_key = webhook_key  # fills ``{webhook_token}`` in notify_url
         self._secret = secret.encode()
         self._public_url = public_url.rstrip("/")
         self._notify_url = notify_url
@@ -503,7 +505,9 @@ class SandboxPayments:
 
     def _notify(self, shop: str, payment_id: str, event: str, obj: Record) -> Record:
         """Deliver like YooKassa: only a 200 counts; a few quick attempts, each one recorded."""
-        url = self._notify_url.replace("{shop_id}", quote(shop, safe=""))
+        provider = self._notify_url.partition("/{shop_id}")[0].rsplit("/", 1)[-1]  # .../<provider>/{shop_id}
+        url = self._notify_url.replace("{shop_id}", quote(shop, safe="")).replace(
+            "{webhook_token}", webhook_token(self._webhook_key, provider, shop))
         body = {"type": "notification", "event": event, "object": obj}
         attempts: list[Record] = []
         for attempt in range(NOTIFY_ATTEMPTS):

@@ -4,6 +4,7 @@
     python -m prichal.admin payments <slug> --provider yookassa --shop-id 123456 \\
         --secret-name yookassa-demo [--api-url https://api.yookassa.ru/v3]
     python -m prichal.admin payments <slug> --provider mock        # sandbox mode only
+    python -m prichal.admin webhook-url <slug> [--provider yookassa]   # the URL for the provider's cabinet
     python -m prichal.admin vat <slug> --rate 22 --from 2026-01-01
     python -m prichal.admin requisites <slug>                    # show, and say what is missing
     python -m prichal.admin requisites <slug> --file legal.json  # set (merged into what is there)
@@ -16,7 +17,8 @@ OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` 
 secret of its own (``/var/openfaas/secrets/<name>``) or an environment variable
 (``YOOKASSA_DEMO`` for ``yookassa-demo``) that the payment functions read. A new tenant has
 no provider and cannot sell until one is chosen here; ``mock`` (the sandbox) is refused
-unless sandbox mode is on.
+unless sandbox mode is on. The notification URL carries a per-tenant token derived from ``WEBHOOK_URL_KEY`` (secret
+``webhook-url-key``): configure the one ``webhook-url`` prints; it changes when that key changes.
 
 Requisites are what invoices and acts print (name, inn, kpp, ogrn, address, bank, bic,
 correspondent_account, account; director and accountant optional); they are checked before
@@ -54,6 +56,7 @@ from prichal.config import get_settings
 from prichal.domain.brand import brand_problems
 from prichal.domain.documents import MissingRequisites, requisites
 from prichal.domain.vat import VatRate
+from prichal.domain.webhook_tokens import webhook_token
 
 
 def _tenant_id(conn: Connection, slug: str) -> str:
@@ -73,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     payments.add_argument("--shop-id")
     payments.add_argument("--secret-name", help="OpenFaaS secret or environment variable with the secret key")
     payments.add_argument("--api-url", help="a YooKassa-compatible API base URL (default: YooKassa's)")
+    hook = commands.add_parser("webhook-url", help="the payment notification URL to configure for a tenant")
+    hook.add_argument("slug")
+    hook.add_argument("--provider", choices=PROVIDERS, help="default: the tenant's current provider")
     vat = commands.add_parser("vat", help="set a tenant's VAT rate from a date on")
     vat.add_argument("slug")
     vat.add_argument("--rate", choices=[rate.value for rate in VatRate], required=True)
@@ -122,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 code = _storefront_key(conn, args.slug, args.rotate)
             elif args.command == "brand":
                 code = _brand(conn, args.slug, given)
+            elif args.command == "webhook-url":
+                code = _webhook_url(conn, args.slug, args.provider)
             else:
                 code = _vat(conn, args)
     finally:
@@ -153,6 +161,25 @@ def _payments(conn: Connection, args: argparse.Namespace) -> int:
     conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id)
                  .values(payment_provider=args.provider, payment_settings=settings))
     print(f"{args.slug}: payments by {args.provider} {settings or ''}".rstrip())
+    print(f"{args.slug}: notifications to {webhook_url(args.provider, args.slug)}")
+    return 0
+
+
+def webhook_url(provider: str, slug: str) -> str:
+    """``<PAYMENT_WEBHOOK_URL>/<provider>/<slug>/<token>``: what the provider's cabinet is given."""
+    settings = get_settings()
+    token = webhook_token(settings.webhook_url_key, provider, slug)
+    return f"{settings.payment_webhook_url.rstrip('/')}/{provider}/{slug}/{token}"
+
+
+def _webhook_url(conn: Connection, slug: str, provider: str | None) -> int:
+    _tenant_id(conn, slug)
+    current = conn.execute(select(t.tenants.c.payment_provider).where(t.tenants.c.slug == slug)).scalar()
+    chosen = provider or current
+    if chosen not in PROVIDERS:
+        print(f"{slug} has no payment provider; say which with --provider", file=sys.stderr)
+        return 2
+    print(webhook_url(chosen, slug))
     return 0
 
 

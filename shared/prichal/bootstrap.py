@@ -34,6 +34,7 @@ from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
+from prichal.entrypoints.edge import EdgePolicy
 from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
@@ -82,6 +83,10 @@ class Container:
     @cached_property
     def tenants(self) -> TenantDirectory:
         return TenantDirectory(self.engine)
+
+    @cached_property
+    def edge_policy(self) -> EdgePolicy:
+        return EdgePolicy.from_settings(self.settings)
 
     @cached_property
     def tenant_resolver(self) -> TenantResolver:
@@ -235,12 +240,14 @@ def use_container(new: Container | None) -> None:
         _container = new
 
 
-def function_app(name: str, title: str, description: str = "", database: bool = True) -> FunctionApp:
-    """A ``FunctionApp`` wired to the process container: tenancy, proxies, logs, traces.
+def function_app(name: str, title: str, description: str = "", database: bool = True,
+                 internal: bool = False) -> FunctionApp:
+    """A ``FunctionApp`` wired to the process container: tenancy, proxies, internal routes, logs, traces.
 
     Called when a handler module is imported, i.e. when either runtime starts the function:
     in production mode an unsafe configuration ends the process here, before it serves
     (``prichal.production``; ``database=False`` for a function that never opens it).
+    ``internal``: a function only the platform calls (cron, events); see ``entrypoints/edge.py``.
     """
     settings = get_settings()
     configure_logging(name, settings.log_level)
@@ -248,4 +255,4 @@ def function_app(name: str, title: str, description: str = "", database: bool = 
     configure_tracing(name, settings.otel_exporter, settings.otel_sample_ratio)
     return FunctionApp(name, title, description,
                        tenant_resolver=lambda request: container().tenant_resolver(request),
-                       trusted_proxies=lambda: container().settings.trusted_proxies)
+                       edge=lambda: container().edge_policy, internal=internal)

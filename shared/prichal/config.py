@@ -209,8 +209,28 @@ class Settings(BaseSettings):
     # --- tenancy and HTTP ----------------------------------------------------------
     tenant_header: str = "X-Tenant"
     client_id_header: str = "X-Client-Id"
-    # Proxies whose X-Forwarded-For / X-Forwarded-Host we believe (CIDRs, comma separated).
+    # How many proxies of ours stand in front of the function, each adding its peer to
+    # X-Forwarded-For: the client is that many entries from the right (0: the connection's
+    # peer). stack.yml sets 1 (an edge that replaces a client's header, then the OpenFaaS
+    # gateway); what to set elsewhere is in README.md "Client addresses and proxies".
+    trusted_proxy_hops: int = 0
+    # Where those proxies connect from, when the runtime knows the peer (functions-framework):
+    # a peer outside these is the client itself, and its X-Forwarded-* / tenant header are not
+    # believed (CIDRs, comma separated).
     trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # The largest request body a function reads (413 beyond).
+    max_body_bytes: int = 1024 * 1024
+    # The credential of internal routes (cron and event functions, /metrics): callers send
+    # ``Authorization: Bearer <it>``; production mounts the ``internal-token`` secret.
+    internal_token: str = "dev-internal-token"  # noqa: S105 - development default only
+    # True where the network itself keeps outsiders from internal routes (cluster-local
+    # Knative services + NetworkPolicy), because PingSource and Triggers cannot add headers.
+    internal_network_guarded: bool = False
+    # Key of the per-tenant token in webhook URLs (/<provider>/<tenant>/<token>); production
+    # mounts the ``webhook-url-key`` secret. Changing it changes every tenant's webhook URL.
+    webhook_url_key: str = "dev-webhook-url-key"
+    # Where providers reach payment-webhook (the admin CLI prints each tenant's URL under it).
+    payment_webhook_url: str = "http://127.0.0.1:8080/function/payment-webhook"
     tenant_cache_seconds: float = 30.0
     catalog_cache_seconds: float = 10.0
     seat_status_cache_seconds: float = 5.0
@@ -221,8 +241,10 @@ class Settings(BaseSettings):
     mock_payments_secret: str = "sandbox-secret"  # noqa: S105 - a sandbox's well-known default
     # Where buyers reach the sandbox: confirmation URLs are ``<this>/pay/<payment id>``.
     mock_payments_public_url: str = "http://127.0.0.1:8080/function/mock-payments"
-    # Where the sandbox posts its notifications; ``{shop_id}`` becomes the payment's shop id.
-    mock_payments_notify_url: str = "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}"
+    # Where the sandbox posts its notifications; ``{shop_id}`` becomes the payment's shop id,
+    # ``{webhook_token}`` that shop's webhook token (``webhook_url_key``).
+    mock_payments_notify_url: str = (
+        "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}/{webhook_token}")
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"

@@ -13,8 +13,9 @@ To add a check, append to ``CHECKS``, e.g.::
           lambda s: is_default(s, "internal_token")),
 
 All checks apply to every function (simple, and a function cannot quietly run with a
-public key it happens not to use today); only ``database`` checks are skipped by a function
-that never opens the database (``function_app(..., database=False)``).
+public key it happens not to use today), except that ``database`` checks are skipped by a
+function that never opens the database (``function_app(..., database=False)``) and a check
+naming its ``functions`` (the webhook URL key) applies to those only.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Check:
     sentence: str  # what is wrong, for the operator: which setting / secret, and why
     unsafe: Callable[[Settings], bool]  # may raise: the check then fails closed
     database: bool = False  # needs a database connection
+    functions: frozenset[str] | None = None  # only these functions use the setting (None: all)
 
 
 def is_default(settings: Settings, field: str) -> bool:
@@ -97,6 +99,14 @@ CHECKS: list[Check] = [
     Check("mock_webhook_allowlist",
           "MOCK_WEBHOOK_ALLOWLIST is empty or admits every address while sandbox payments are on",
           lambda s: s.sandbox and _no_allowlist(s.mock_webhook_allowlist)),
+    Check("internal_token",
+          "INTERNAL_TOKEN (secret internal-token) is the development default while internal routes "
+          "(/metrics, cron and event functions) are guarded by it: anyone could call them",
+          lambda s: not s.internal_network_guarded and is_default(s, "internal_token")),
+    Check("webhook_url_key",
+          "WEBHOOK_URL_KEY (secret webhook-url-key) is the development default: anyone could compute "
+          "every tenant's notification URL",
+          lambda s: is_default(s, "webhook_url_key"), functions=frozenset({"payment-webhook", "mock-payments"})),
     Check("database_login",
           "the database login (DATABASE_URL, secret database-url) is a superuser or has BYPASSRLS: "
           "row-level security would not separate tenants; use a NOSUPERUSER NOBYPASSRLS login",
@@ -105,11 +115,14 @@ CHECKS: list[Check] = [
 
 
 def unsafe_settings(settings: Settings, database: bool = True,
-                    checks: Sequence[Check] | None = None) -> list[tuple[str, str]]:
-    """``(name, sentence)`` of every check that fails; a check that cannot run fails too."""
+                    checks: Sequence[Check] | None = None, function: str | None = None) -> list[tuple[str, str]]:
+    """``(name, sentence)`` of every check that fails for ``function`` (all checks when it is
+    not named); a check that cannot run fails too."""
     found = []
     for check in CHECKS if checks is None else checks:
         if check.database and not database:
+            continue
+        if check.functions is not None and function is not None and function not in check.functions:
             continue
         try:
             if check.unsafe(settings):
@@ -125,7 +138,7 @@ def refuse_unsafe_start(function: str, settings: Settings, database: bool = True
     """In production mode, exit (code 78) with one log line when anything is unsafe."""
     if not settings.production:
         return
-    found = unsafe_settings(settings, database)
+    found = unsafe_settings(settings, database, function=function)
     if not found:
         log.info("production mode: every start-up check passed", extra={"checks": [c.name for c in CHECKS]})
         return

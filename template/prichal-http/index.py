@@ -6,17 +6,30 @@ The handler folder is the package ``function``; ``function.handler.handle(event,
 answers every request on ``/`` and ``/<path>`` (GET, PUT, POST, PATCH, DELETE). waitress
 serves it on 127.0.0.1:5000 behind of-watchdog (``mode=http``, ``upstream_url``).
 
-Two deliberate differences from upstream: a ``bytes`` body is sent as it is (upstream's
-``str(body)`` would send ``b'...'``, and Prichal handlers return encoded bytes), and waitress
-is imported only when serving, so tests can import the app without it.
+Three deliberate differences from upstream: a ``bytes`` body is sent as it is (upstream's
+``str(body)`` would send ``b'...'``, and Prichal handlers return encoded bytes), bodies are
+limited (413 problem+json), and waitress is imported only when serving, so tests can import
+the app without it.
 """
 
+import json
 import os
 
 from flask import Flask, jsonify, request
 from function import handler
 
 app = Flask(__name__)
+# Bodies beyond the function's limit (setting MAX_BODY_BYTES) are refused before they are
+# read, chunked ones as soon as they pass it; the handler checks again.
+app.config["MAX_CONTENT_LENGTH"] = int(os.getenv("MAX_BODY_BYTES") or 1024 * 1024)
+
+
+@app.errorhandler(413)
+def body_too_large(_error):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    problem = {"type": "/problems/body-too-large", "title": "Request body too large", "status": 413,
+               "detail": f"the body has more than {limit} bytes", "code": "body-too-large", "max_bytes": limit}
+    return json.dumps(problem), 413, {"Content-Type": "application/problem+json"}
 
 
 class Event:

@@ -33,6 +33,23 @@ FIXTURE_STACK = REPO / "tests" / "fixtures" / "gateway_stack" / "stack.yml"
 READY_LINE = "Prichal is running"  # first line of the runner's banner, printed once every thread runs
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The runtimes these tests start get known secrets (the runner would otherwise make up its internal token).
+INTERNAL_TOKEN = "e2e-internal-token"
+INTERNAL = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+WEBHOOK_URL_KEY = "e2e-webhook-url-key"
+
+
+def tenant_host(slug: str) -> dict[str, str]:
+    """The header a buyer's browser sends on a tenant's storefront host (tests' tenants have ``<slug>.example.test``).
+
+    ``X-Tenant`` would be dropped: the gateway believes it only from trusted proxies."""
+    return {"Host": f"{slug}.example.test"}
+
+
+def webhook_url(gateway: str, provider: str, slug: str) -> str:
+    from prichal.domain.webhook_tokens import webhook_token
+
+    return f"{gateway}/function/payment-webhook/{provider}/{slug}/{webhook_token(WEBHOOK_URL_KEY, provider, slug)}"
 
 T = TypeVar("T")
 
@@ -55,6 +72,7 @@ class RunnerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self._mail = tempfile.TemporaryDirectory(prefix="prichal-mail-")  # not the developer's own sink folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
+                    "INTERNAL_TOKEN": INTERNAL_TOKEN, "WEBHOOK_URL_KEY": WEBHOOK_URL_KEY,
                     "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name, **(env or {})}
         self.args = [sys.executable, "-m", "prichal_localrun", *self.stack_args,
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]

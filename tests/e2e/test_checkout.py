@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
 from tests.conftest import assigned_sailing, bound_queue, free_sailing
-from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
+from tests.e2e.gateway_harness import INTERNAL, free_port, run_gateway, tenant_host, wait_for, webhook_url
 
 SANDBOX_SECRET = "sandbox-secret"
 
@@ -28,7 +28,7 @@ def gateway(test_env):
     env = {**test_env.as_environ(),
            "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3",
            "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
+           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
            "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
            "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
@@ -58,13 +58,13 @@ def events(test_env):
 
 def _hold(gateway, demo, body, client="buyer-1"):
     answer = requests.post(f"{gateway}/function/lock-seat/holds", json=body, timeout=10,
-                           headers={"X-Tenant": demo.slug, "X-Client-Id": client})
+                           headers={**tenant_host(demo.slug), "X-Client-Id": client})
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
 def _order(gateway, demo, body, client="buyer-1", key=None):
-    headers = {"X-Tenant": demo.slug, "X-Client-Id": client}
+    headers = {**tenant_host(demo.slug), "X-Client-Id": client}
     if key:
         headers["Idempotency-Key"] = key
     return requests.post(f"{gateway}/function/create-order/orders", json=body, headers=headers, timeout=30)
@@ -77,13 +77,23 @@ def _order_body(token, seats=("main-B-1", "main-B-2"), types=("adult", "child"))
 
 def _read_order(gateway, demo, created):
     return requests.get(f"{gateway}/function/create-order/orders/{created['id']}", timeout=10,
-                        headers={"X-Tenant": demo.slug, "Authorization": f"Bearer {created['access_token']}"}).json()
+                        headers={**tenant_host(demo.slug), "Authorization": f"Bearer {created['access_token']}"}).json()
 
 
 def _pay(confirmation_url, decision="pay"):
     page = requests.get(confirmation_url, timeout=10)
     assert page.status_code == 200 and "Оплатить" in page.text
     return requests.post(confirmation_url, data={"decision": decision}, allow_redirects=False, timeout=60)
+
+
+def test_the_order_token_is_accepted_only_as_a_bearer_header(gateway, demo):
+    hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-G-1"]})
+    created = _order(gateway, demo, _order_body(hold["token"], ("main-G-1",), ("adult",))).json()
+    url = f"{gateway}/function/create-order/orders/{created['id']}"
+    in_query = requests.get(url, params={"access_token": created["access_token"]}, headers=tenant_host(demo.slug),
+                            timeout=10)
+    assert in_query.status_code == 403 and in_query.headers["Content-Type"] == "application/problem+json"
+    assert _read_order(gateway, demo, created)["id"] == created["id"]
 
 
 def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_engine):
@@ -98,7 +108,7 @@ def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_en
     assert created["vat_total"] == "432.79" and created["payment"]["confirmation_url"]
 
     seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing}/seatmap",
-                           headers={"X-Tenant": demo.slug}, timeout=10).json()
+                           headers=tenant_host(demo.slug), timeout=10).json()
     assert {s["id"]: s["status"] for s in seatmap["seats"]}["main-B-1"] == "held"
 
     paid = _pay(created["payment"]["confirmation_url"])
@@ -112,7 +122,7 @@ def test_full_purchase_with_the_sandbox_provider(gateway, demo, events, owner_en
     assert properties.message_id == message["id"] and properties.content_type == "application/json"
 
     seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing}/seatmap",
-                           headers={"X-Tenant": demo.slug}, timeout=10).json()
+                           headers=tenant_host(demo.slug), timeout=10).json()
     assert {s["id"]: s["status"] for s in seatmap["seats"]}["main-B-2"] == "sold"
     with owner_engine.connect() as conn:
         actions = [row.action for row in conn.execute(
@@ -187,9 +197,15 @@ def test_another_clients_hold_and_unknown_hold_write_nothing(gateway, demo, owne
 
 def test_notification_from_outside_the_allowlist_is_rejected(gateway, demo, owner_engine):
     body = {"type": "notification", "event": "payment.succeeded", "object": {"id": str(uuid.uuid4())}}
-    answer = requests.post(f"{gateway}/function/payment-webhook/mock/{demo.slug}", json=body, timeout=10,
-                           headers={"X-Forwarded-For": "203.0.113.7"})
+    # a client on this machine claims one of YooKassa's addresses: the gateway replaces the claim
+    answer = requests.post(webhook_url(gateway, "yookassa", demo.slug), json=body, timeout=10,
+                           headers={"X-Forwarded-For": "185.71.76.1"})
     assert answer.status_code == 403 and answer.json()["code"] == "forbidden"
+    assert answer.json()["source_address"] == "127.0.0.1"
+    # from an allowed address, but without the URL's secret: as if the tenant did not exist
+    for guessed in (f"{gateway}/function/payment-webhook/mock/{demo.slug}",
+                    f"{gateway}/function/payment-webhook/mock/{demo.slug}/guessed"):
+        assert requests.post(guessed, json=body, timeout=10).status_code == 404
     with owner_engine.connect() as conn:
         assert conn.execute(select(t.payment_notifications.c.id)
                             .where(t.payment_notifications.c.tenant_id == demo.tenant_id)).all() == []
@@ -200,7 +216,7 @@ def test_forged_duplicate_and_reordered_notifications(gateway, demo, events, own
     hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-E-1"]})
     created = _order(gateway, demo, _order_body(hold["token"], ("main-E-1",), ("adult",))).json()
     payment_id = re.search(r"/pay/([^/?]+)", created["payment"]["confirmation_url"]).group(1)
-    webhook = f"{gateway}/function/payment-webhook/mock/{demo.slug}"
+    webhook = webhook_url(gateway, "mock", demo.slug)
     forged = {"type": "notification", "event": "payment.succeeded",
               "object": {"id": payment_id, "status": "succeeded", "paid": True,
                          "amount": {"value": "2400.00", "currency": "RUB"}}}
@@ -231,7 +247,7 @@ def test_payment_after_expiry_is_revived_or_refunded(gateway, demo, events, owne
         with owner_engine.begin() as conn:  # the order's time ran out
             conn.execute(t.orders.update().where(t.orders.c.id == created["id"])
                          .values(expires_at=t.orders.c.created_at))
-        expired = requests.post(f"{gateway}/function/expire-holds", timeout=30).json()
+        expired = requests.post(f"{gateway}/function/expire-holds", headers=INTERNAL, timeout=30).json()
         assert expired["expired_orders"] >= 1
         events(created["id"], "order.expired")
         if resell:

@@ -1,7 +1,7 @@
 """The same purchase with a tenant on the ``yookassa`` provider, against a YooKassa-shaped
 server on loopback (the sandbox served on its own port, as an outside fake would be):
 real Basic auth with the tenant's shop id and secret, notifications to
-``/payment-webhook/yookassa/<tenant>`` accepted only through the configured allowlist."""
+``/payment-webhook/yookassa/<tenant>/<token>`` accepted only through the configured allowlist."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import requests
 
 from prichal.admin import main as admin
 from tests.conftest import ROOT, assigned_sailing
-from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
+from tests.e2e.gateway_harness import WEBHOOK_URL_KEY, free_port, run_gateway, tenant_host, wait_for
 from tests.e2e.test_runtimes import Served, functions_framework
 
 SECRET = "yk-e2e-secret-" + uuid.uuid4().hex[:8]
@@ -33,7 +33,9 @@ def fake_yookassa(test_env, ports):
     env = {**os.environ, **test_env.as_environ(), "PYTHONUNBUFFERED": "1",
            "REDIS_PREFIX": test_env.redis_prefix + "yk:", "MOCK_PAYMENTS_SECRET": SECRET,
            "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"http://127.0.0.1:{ports['gateway']}/function/payment-webhook/yookassa/{{shop_id}}"}
+           "WEBHOOK_URL_KEY": WEBHOOK_URL_KEY,
+           "MOCK_PAYMENTS_NOTIFY_URL":
+               f"http://127.0.0.1:{ports['gateway']}/function/payment-webhook/yookassa/{{shop_id}}/{{webhook_token}}"}
     log = tempfile.NamedTemporaryFile(prefix="prichal-fake-yookassa-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [functions_framework(), "--target", "main", "--source", "functions/mock-payments/handler.py",
@@ -56,7 +58,7 @@ def gateway(test_env, ports, fake_yookassa):
 def test_purchase_through_the_yookassa_provider(gateway, fake_yookassa, demo):
     assert admin(["payments", demo.slug, "--provider", "yookassa", "--shop-id", demo.slug,
                   "--secret-name", "yookassa-e2e", "--api-url", f"{fake_yookassa.url}/v3"]) == 0
-    headers = {"X-Tenant": demo.slug, "X-Client-Id": "yk-buyer"}
+    headers = {**tenant_host(demo.slug), "X-Client-Id": "yk-buyer"}
     # the functions cache tenants for a few seconds: wait until create-order sees the new provider
     sailing = assigned_sailing(demo)
 
@@ -89,7 +91,7 @@ def test_purchase_through_the_yookassa_provider(gateway, fake_yookassa, demo):
 
     def read():
         order = requests.get(f"{gateway}/function/create-order/orders/{created['id']}", timeout=10,
-                             headers={"X-Tenant": demo.slug, "Authorization": f"Bearer {created['access_token']}"})
+                             headers={**tenant_host(demo.slug), "Authorization": f"Bearer {created['access_token']}"})
         return order.json() if order.json()["status"] == "paid" else None
 
     order = wait_for(read, timeout=60, message="paid through yookassa")

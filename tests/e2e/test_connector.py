@@ -22,6 +22,7 @@ from prichal_localrun.connector import Queues, declare_topology
 from prichal_localrun.stack import load_stack
 from tests.e2e.gateway_harness import (
     FIXTURE_STACK,
+    INTERNAL_TOKEN,
     RABBITMQ_URL,
     REDIS_URL,
     FixtureRuntime,
@@ -76,6 +77,7 @@ def test_a_published_event_is_delivered_with_the_connector_headers(runtime: Fixt
     assert headers["Content-Type"] == "application/json"
     assert headers["Traceparent"] == trace
     assert headers["Tracestate"] == "prichal=1"
+    assert headers["Authorization"] == f"Bearer {INTERNAL_TOKEN}"  # internal functions require it
 
 
 def test_a_failing_function_is_retried_until_it_succeeds(runtime: FixtureRuntime) -> None:

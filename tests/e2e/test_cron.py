@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from prichal_localrun.cron import parse_schedule
-from tests.e2e.gateway_harness import REDIS_URL, fixture_runtime, wait_for
+from tests.e2e.gateway_harness import INTERNAL_TOKEN, REDIS_URL, fixture_runtime, wait_for
 
 
 def test_a_seconds_schedule_fires_the_function_again_and_again() -> None:
@@ -23,6 +23,7 @@ def test_a_seconds_schedule_fires_the_function_again_and_again() -> None:
         assert tick["body"] == ""
         assert tick["headers"]["X-Topic"] == "cron-function"
         assert tick["headers"]["X-Connector"] == "cron-connector"
+        assert tick["headers"]["Authorization"] == f"Bearer {INTERNAL_TOKEN}"  # internal functions require it
 
 
 def test_schedules_take_five_fields_or_six_with_seconds_first() -> None:

@@ -20,7 +20,7 @@ from prichal.admin import main as admin
 from prichal_localrun.dead_letters import DeadLetters
 from tests.conftest import RABBITMQ_URL, assigned_sailing
 from tests.documents_support import pdf_text
-from tests.e2e.gateway_harness import free_port, run_gateway, wait_for
+from tests.e2e.gateway_harness import INTERNAL, free_port, run_gateway, tenant_host, wait_for
 from tests.e2e.test_checkout import _hold, _order, _order_body, _pay
 
 
@@ -35,7 +35,7 @@ def gateway(test_env, mail_dir):
     base = f"http://127.0.0.1:{port}/function"
     env = {**test_env.as_environ(),
            "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3", "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
+           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid", "MAIL_SINK_DIR": str(mail_dir),
            "MAIL_SINK_PORT": str(free_port()), "SMTP_HOST": "", "CONNECTOR_RETRY_BASE_MS": "200",
            "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
@@ -57,7 +57,7 @@ def _buy(gateway, demo, seats):
 
 def _documents(gateway, demo, created):
     answer = requests.get(f"{gateway}/function/documents/orders/{created['id']}/documents", timeout=10,
-                          headers={"X-Tenant": demo.slug, "Authorization": f"Bearer {created['access_token']}"})
+                          headers={**tenant_host(demo.slug), "Authorization": f"Bearer {created['access_token']}"})
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -105,7 +105,7 @@ def test_redelivered_order_paid_makes_nothing_new(gateway, demo, mail_dir, test_
     event = {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": demo.tenant_id,
              "occurred_at": "2026-01-01T00:00:00+00:00", "data": {"order_id": created["id"]}}
     _publish(test_env.events_exchange, event)
-    again = requests.post(f"{gateway}/function/issue-documents", json=event, timeout=60)
+    again = requests.post(f"{gateway}/function/issue-documents", json=event, headers=INTERNAL, timeout=60)
     assert again.status_code == 200 and again.json()["created"] is False and again.json()["rendered"] == 0
     after = _documents(gateway, demo, created)
     assert [(d["number"], d["sha256"]) for d in after["documents"]] == \

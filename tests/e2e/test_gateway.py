@@ -35,7 +35,8 @@ def test_request_reaches_handle_exactly(runtime: FixtureRuntime) -> None:
     response = requests.post(
         f"{runtime.url}/function/echo/holds/abc?seat=A1&seat=A2&empty=&name=%D0%9F%D1%91%D1%82%D1%80",
         data=body,
-        headers={"X-Custom": "value", "Content-Type": "application/octet-stream", "X-Forwarded-For": "203.0.113.7"},
+        headers={"X-Custom": "value", "Content-Type": "application/octet-stream", "X-Forwarded-For": "185.71.76.1",
+                 "X-Forwarded-Host": "acme.example", "X-Tenant": "acme", "X-Real-Ip": "185.71.76.1"},
         timeout=10,
     )
     assert response.status_code == 200
@@ -48,9 +49,10 @@ def test_request_reaches_handle_exactly(runtime: FixtureRuntime) -> None:
     assert seen["headers"]["X-Custom"] == "value"
     assert seen["custom_lowercase"] == "value"  # headers are case-insensitive
     assert seen["headers"]["Content-Type"] == "application/octet-stream"
-    # As behind the OpenFaaS gateway: the client address appended, the Host kept.
-    assert seen["headers"]["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
+    # As behind the production edge: what the client claimed about itself is replaced or dropped.
+    assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
     assert seen["headers"]["X-Forwarded-Host"] == runtime.url.removeprefix("http://")
+    assert not {"X-Tenant", "X-Real-Ip"} & set(seen["headers"])
     assert seen["hostname"]
     assert seen["greeting"] == "hello from stack.yml"  # the function's stack.yml environment
 
@@ -67,6 +69,21 @@ def test_path_is_the_rest_after_the_function_name(runtime: FixtureRuntime, suffi
 def test_chunked_body_arrives_whole(runtime: FixtureRuntime) -> None:
     response = requests.put(f"{runtime.url}/function/echo", data=iter([b"part one, ", b"part two"]), timeout=10)
     assert base64.b64decode(response.json()["body_base64"]) == b"part one, part two"
+
+
+LIMIT = 1024 * 1024  # MAX_BODY_BYTES' default
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_is_refused_unread(runtime: FixtureRuntime, chunked: bool) -> None:
+    body = b"x" * (LIMIT + 1)
+    data = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    response = requests.post(f"{runtime.url}/function/echo", data=data, timeout=30)
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+    at_limit = requests.post(f"{runtime.url}/function/echo", data=b"x" * LIMIT, timeout=30)
+    assert at_limit.status_code == 200 and len(base64.b64decode(at_limit.json()["body_base64"])) == LIMIT
 
 
 @pytest.mark.parametrize(("path", "status", "content_type", "body"), [

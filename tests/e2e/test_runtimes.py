@@ -153,7 +153,7 @@ def test_functions_framework_keeps_problem_json(runtimes: dict[str, Served]) -> 
 def test_lock_seat_across_both_runtimes(runtimes: dict[str, Served], container: Any, demo: Any,
                                         clock: FakeClock) -> None:
     knative = runtimes["lock-seat"]
-    tenant = {"X-Tenant": demo.slug, **CLIENT}
+    tenant = {"Host": f"{demo.slug}.example.test", **CLIENT}  # served directly: X-Tenant would not count
     sailing = assigned_sailing(demo)
     wanted = {"sailing_id": sailing, "seat_ids": [SEAT]}
 

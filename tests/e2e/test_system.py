@@ -14,13 +14,34 @@ import requests
 
 from prichal_localrun.seed import ZONE
 from tests.conftest import assigned_sailing
-from tests.e2e.gateway_harness import run_gateway
+from tests.e2e.gateway_harness import INTERNAL, run_gateway
 
 
 @pytest.fixture(scope="module")
 def gateway(test_env):
-    with run_gateway(env=test_env.as_environ(), seed=True, workers=2, threads=8) as url:
+    # As a benchmark does: this machine stands for a proxy in front of many buyers, whose
+    # X-Forwarded-For and X-Tenant the gateway then passes on.
+    env = {**test_env.as_environ(), "GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32"}
+    with run_gateway(env=env, seed=True, workers=2, threads=8) as url:
         yield url
+
+
+@pytest.mark.parametrize("path", ["expire-holds", "outbox-relay", "issue-documents", "catalog/metrics",
+                                  "lock-seat/metrics", "payment-webhook/metrics"])
+def test_internal_functions_refuse_callers_without_the_credential(gateway, path):
+    method = requests.get if path.endswith("metrics") else requests.post
+    anonymous = method(f"{gateway}/function/{path}", timeout=30)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["Content-Type"] == "application/problem+json"
+    assert anonymous.json()["code"] == "internal-credential-required"
+    wrong = method(f"{gateway}/function/{path}", headers={"Authorization": "Bearer guessed"}, timeout=30)
+    assert wrong.status_code == 403 and wrong.json()["code"] == "internal-credential-invalid"
+
+
+def test_internal_functions_answer_the_platform(gateway):
+    assert requests.post(f"{gateway}/function/outbox-relay", headers=INTERNAL, timeout=30).status_code == 200
+    metrics = requests.get(f"{gateway}/function/catalog/metrics", headers=INTERNAL, timeout=30)
+    assert metrics.status_code == 200 and "prichal_requests_total" in metrics.text
 
 
 def test_demo_tenant_by_host_with_catalog_and_seat_map(gateway):

@@ -86,3 +86,19 @@ def test_a_brand_is_shown_and_merged(demo, owner_engine, tmp_path, capsys):
     expected = {**{k: v for k, v in before.items() if k != "email_from"}, "primary_color": "#C00",
                 "support_email": "help@example.com"}
     assert _brand(owner_engine, demo) == expected
+
+
+def test_webhook_url_carries_the_tenants_token(demo, capsys):
+    from prichal.config import get_settings
+    from prichal.domain.webhook_tokens import token_matches
+
+    assert admin(["webhook-url", demo.slug, "--provider", "yookassa"]) == 0
+    url = capsys.readouterr().out.strip()
+    settings = get_settings()
+    prefix = f"{settings.payment_webhook_url}/yookassa/{demo.slug}/"
+    assert url.startswith(prefix)
+    assert token_matches(settings.webhook_url_key, "yookassa", demo.slug, url.removeprefix(prefix))
+    assert admin(["webhook-url", demo.slug]) == 0  # the tenant's own provider
+    assert f"/{demo.slug}/" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no tenant"):
+        admin(["webhook-url", "no-such-tenant"])

@@ -31,7 +31,7 @@ from tests.documents_support import (
     qr_codes,
 )
 from tests.documents_support import rewire as _rewire
-from tests.support import call
+from tests.support import call, internal
 
 # Both ways of drawing a document must say the same: our designs (ReportLab) and the HTML
 # templates a tenant starts its own from (WeasyPrint).
@@ -232,7 +232,7 @@ def test_a_seller_without_requisites_fails_permanently_and_records_nothing(docs,
     with owner_engine.begin() as conn:
         conn.execute(t.tenants.update().where(t.tenants.c.id == demo.tenant_id).values(
             legal={"name": "ООО «Без реквизитов»", "inn": "123"}))
-    answer = call("issue-documents", "POST", "/", body=order_paid_event(order))
+    answer = call("issue-documents", "POST", "/", body=order_paid_event(order), headers=internal())
     assert answer.status == 422 and answer.headers["Content-Type"] == "application/problem+json"
     assert answer.json["code"] == "requisites-missing" and "bic" in answer.json["detail"]
     assert _documents(docs, order) == []
@@ -241,8 +241,8 @@ def test_a_seller_without_requisites_fails_permanently_and_records_nothing(docs,
 
 
 def test_not_an_event_is_a_permanent_failure(docs):
-    assert call("issue-documents", "POST", "/", raw=b"{oops").status == 422
-    assert call("issue-documents", "POST", "/", body={"type": "order.refunded"}).status == 422
+    assert call("issue-documents", "POST", "/", raw=b"{oops", headers=internal()).status == 422
+    assert call("issue-documents", "POST", "/", body={"type": "order.refunded"}, headers=internal()).status == 422
 
 
 def test_documents_api_for_the_buyer_and_the_crm_with_expiring_links(docs, demo, monkeypatch, s3):

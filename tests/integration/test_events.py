@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.rabbitmq import EventPublisher
+from prichal.domain.webhook_tokens import webhook_token
 from prichal.services.outbox import OutboxRelay
 from tests.conftest import bound_queue
-from tests.support import call
+from tests.support import call, internal
 
 LOCAL = {"X-Forwarded-For": "127.0.0.1"}  # an address on the sandbox provider's allowlist
 
@@ -24,23 +25,36 @@ def _notifications(engine, tenant_id):
 
 
 @pytest.mark.parametrize(("path", "raw", "headers", "status", "code"), [
-    ("/mock/{slug}", b"{", LOCAL, 422, "invalid-input"),
-    ("/mock/{slug}", b"[]", LOCAL, 422, "invalid-input"),
-    ("/mock/{slug}", json.dumps({"type": "x", "event": "payment.succeeded", "object": {"id": "1"}}).encode(),
+    ("/mock/{slug}/{token}", b"{", LOCAL, 422, "invalid-input"),
+    ("/mock/{slug}/{token}", b"[]", LOCAL, 422, "invalid-input"),
+    ("/mock/{slug}/{token}", json.dumps({"type": "x", "event": "payment.succeeded", "object": {"id": "1"}}).encode(),
      LOCAL, 422, "invalid-input"),
-    ("/mock/{slug}", json.dumps({"type": "notification", "event": "payment.exploded", "object": {"id": "1"}}).encode(),
+    ("/mock/{slug}/{token}",
+     json.dumps({"type": "notification", "event": "payment.exploded", "object": {"id": "1"}}).encode(),
      LOCAL, 422, "invalid-input"),
-    ("/mock/{slug}", json.dumps({"type": "notification", "event": "payment.succeeded", "object": {}}).encode(),
+    ("/mock/{slug}/{token}", json.dumps({"type": "notification", "event": "payment.succeeded", "object": {}}).encode(),
      LOCAL, 422, "invalid-input"),
-    ("/paypal/{slug}", b"{}", LOCAL, 404, "not-found"),
-    ("/mock/no-such-tenant", b"{}", LOCAL, 404, "tenant-unknown"),
-    ("/mock/{slug}", b"{}", {}, 403, "forbidden"),  # no address at all
-    ("/yookassa/{slug}", b"{}", LOCAL, 403, "forbidden"),  # loopback is not YooKassa
-    ("/mock/{slug}", b"{}", {"X-Forwarded-For": "198.51.100.4"}, 403, "forbidden"),
+    ("/paypal/{slug}/{token}", b"{}", LOCAL, 404, "not-found"),
+    ("/mock/no-such-tenant/{token}", b"{}", LOCAL, 404, "tenant-unknown"),
+    ("/mock/{slug}/{token}", b"{}", {}, 403, "forbidden"),  # no address at all
+    ("/yookassa/{slug}/{token}", b"{}", LOCAL, 403, "forbidden"),  # loopback is not YooKassa
+    ("/mock/{slug}/{token}", b"{}", {"X-Forwarded-For": "198.51.100.4"}, 403, "forbidden"),
+    # the spoof: the client's own X-Forwarded-For is left of the edge's entry, never believed
+    ("/yookassa/{slug}/{token}", b"{}", {"X-Forwarded-For": "185.71.76.1, 127.0.0.1"}, 403, "forbidden"),
+    ("/mock/{slug}/{token}", b"{}", {"X-Forwarded-For": "127.0.0.1:5678, garbage"}, 403, "forbidden"),
+    # the URL's secret: missing, wrong, or another provider's -> as if the tenant did not exist
+    ("/mock/{slug}", b"{}", LOCAL, 404, "no-route"),
+    ("/mock/{slug}/wrong-token", b"{}", LOCAL, 404, "tenant-unknown"),
+    ("/mock/{slug}/{yookassa_token}", b"{}", LOCAL, 404, "tenant-unknown"),
+    ("/mock/{slug}/{token}x", b"{}", LOCAL, 404, "tenant-unknown"),
 ])
 def test_webhook_bad_input_is_4xx_and_records_nothing(container, demo, owner_engine, path, raw, headers, status,
                                                       code):
-    answer = call("payment-webhook", "POST", path.format(slug=demo.slug), raw=raw, headers=headers)
+    slug = demo.slug if "{slug}" in path else "no-such-tenant"
+    key = container.settings.webhook_url_key
+    url = path.format(slug=slug, token=webhook_token(key, path.split("/")[1], slug),
+                      yookassa_token=webhook_token(key, "yookassa", slug))
+    answer = call("payment-webhook", "POST", url, raw=raw, headers=headers)
     assert answer.status == status, answer.json
     assert answer.headers["Content-Type"] == "application/problem+json" and answer.json["code"] == code
     assert _notifications(owner_engine, demo.tenant_id) == []
@@ -90,7 +104,7 @@ def test_outbox_relay_function_answers_cron(container, demo):
     with container.uow(demo.tenant_id) as uow:
         uow.outbox.add("test.cron", {})
         uow.commit()
-    answer = call("outbox-relay", "POST", "/", headers={"X-Connector": "cron-connector"})
+    answer = call("outbox-relay", "POST", "/", headers={"X-Connector": "cron-connector", **internal()})
     assert answer.status == 200 and answer.json["published"] >= 1
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from prichal.adapters.db import tables as t
 from prichal.services.holds import expire_due_holds
 from tests.conftest import assigned_sailing, free_sailing
-from tests.support import call
+from tests.support import call, internal
 
 
 def _hold(demo, body, **headers):
@@ -208,5 +208,5 @@ def test_expire_holds_function_answers_the_cron_call(container, demo, clock):
     sailing = assigned_sailing(demo)
     _hold(demo, {"sailing_id": sailing, "seat_ids": ["main-I-4"]})
     clock.advance(seconds=container.settings.hold_ttl_seconds + 1)
-    answer = call("expire-holds", "POST", "/", headers={"X-Connector": "cron-connector"})
+    answer = call("expire-holds", "POST", "/", headers={"X-Connector": "cron-connector", **internal()})
     assert answer.status == 200 and answer.json["expired_holds"] >= 1

@@ -6,7 +6,7 @@ import logging
 
 from prichal.observability.logging import JsonFormatter
 from tests.conftest import assigned_sailing
-from tests.support import call, load_function
+from tests.support import call, internal, load_function
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -15,7 +15,8 @@ def test_metrics_count_requests_by_route_and_status(container, demo):
     sailing = assigned_sailing(demo)
     call("lock-seat", "POST", "/holds", tenant=demo.slug, body={"sailing_id": sailing, "seat_ids": ["main-B-1"]})
     call("lock-seat", "POST", "/holds", tenant=demo.slug, body={"sailing_id": sailing, "seat_ids": ["main-B-1"]})
-    answer = call("lock-seat", "GET", "/metrics")
+    assert call("lock-seat", "GET", "/metrics").status == 401  # internal: Prometheus sends the credential
+    answer = call("lock-seat", "GET", "/metrics", headers=internal())
     assert answer.status == 200
     text = answer.raw.decode()
     assert 'prichal_requests_total{function="lock-seat",method="POST",route="/holds",status="201"}' in text

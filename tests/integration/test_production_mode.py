@@ -35,7 +35,8 @@ TEMPLATE_INDEX = ROOT / "template" / "prichal-http" / "index.py"
 START_WITHIN = 60  # a guard against a hung start, not a timing assertion
 # Settings a production start reads; the test's own process environment must not leak in.
 CONTROLLED = ("PRICHAL_ENV", "PAYMENTS_SANDBOX", "TICKET_SIGNING_KEY", "ORDER_TOKEN_SECRET", "MOCK_PAYMENTS_SECRET",
-              "YOOKASSA_WEBHOOK_ALLOWLIST", "MOCK_WEBHOOK_ALLOWLIST", "DATABASE_URL", "SECRETS_DIR")
+              "YOOKASSA_WEBHOOK_ALLOWLIST", "MOCK_WEBHOOK_ALLOWLIST", "DATABASE_URL", "SECRETS_DIR", "INTERNAL_TOKEN",
+              "INTERNAL_NETWORK_GUARDED", "WEBHOOK_URL_KEY")
 
 
 def free_port() -> int:
@@ -78,7 +79,8 @@ def safe_env(logins: dict[str, str], tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     return {**env, "PRICHAL_ENV": "production", "SECRETS_DIR": str(secrets), "DATABASE_URL": logins["safe"],
             "TICKET_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
-            "ORDER_TOKEN_SECRET": base64.b64encode(os.urandom(32)).decode(), "PYTHONUNBUFFERED": "1"}
+            "ORDER_TOKEN_SECRET": base64.b64encode(os.urandom(32)).decode(),
+            "INTERNAL_TOKEN": base64.b64encode(os.urandom(24)).decode(), "PYTHONUNBUFFERED": "1"}
 
 
 def _image_layout(function: str, tmp_path: Path) -> Path:
@@ -136,6 +138,8 @@ UNSAFE = {
     "superuser login": ({"DATABASE_URL": "superuser"}, "database_login"),
     "BYPASSRLS login": ({"DATABASE_URL": "bypassrls"}, "database_login"),
     "database unreachable": ({"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}, "database_login"),
+    "default internal token": ({"INTERNAL_TOKEN": "dev-internal-token"}, "internal_token"),
+    "no internal token": ({"INTERNAL_TOKEN": None}, "internal_token"),
 }
 
 
@@ -151,6 +155,21 @@ def test_each_unsafe_default_refuses_the_start(case: str, safe_env: dict[str, st
             env[key] = {"superuser": test_env.database_url, "bypassrls": logins["bypassrls"]}.get(value, value)
     message = assert_refused(start_openfaas("catalog", env, tmp_path), name)
     assert message.count("[") == 1, message  # only what is wrong is named
+
+
+def test_the_internal_token_does_not_matter_where_the_network_guards_internal_routes(
+        safe_env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in safe_env.items() if k != "INTERNAL_TOKEN"}
+    assert start_openfaas("catalog", {**env, "INTERNAL_NETWORK_GUARDED": "true"}, tmp_path).returncode == 0
+
+
+def test_the_webhook_url_key_is_checked_where_notifications_arrive(safe_env: dict[str, str], tmp_path: Path) -> None:
+    """Only payment-webhook (and the sandbox, which builds the URLs) use the key: there the
+    development default is refused, elsewhere it is not needed."""
+    assert_refused(start_openfaas("payment-webhook", safe_env, tmp_path), "webhook_url_key")
+    env = {**safe_env, "WEBHOOK_URL_KEY": base64.b64encode(os.urandom(32)).decode()}
+    assert start_openfaas("payment-webhook", env, tmp_path).returncode == 0
+    assert start_openfaas("catalog", safe_env, tmp_path).returncode == 0
 
 
 def test_sandbox_secrets_do_not_matter_while_the_sandbox_is_off(safe_env: dict[str, str], tmp_path: Path) -> None:

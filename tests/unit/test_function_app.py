@@ -15,10 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from prichal.domain.errors import NotFound, RateLimited, TenantMissing
 from prichal.domain.tenants import Tenant
 from prichal.entrypoints.app import FunctionApp, Request, Response
+from prichal.entrypoints.edge import EdgePolicy
 from tests.support import Answer, Event
 
 TENANT = Tenant(id="00000000-0000-0000-0000-000000000001", slug="acme", name="Acme")
 SECRET = "password=hunter2 at db-7.internal"
+INTERNAL = "internal-test-token"
+LIMIT = 250_000  # above the deeply nested JSON below
+# As behind the OpenFaaS gateway (one hop, no peer); small bodies so limits are cheap to test.
+POLICY = EdgePolicy(proxy_hops=1, trusted_proxies="127.0.0.1/32", internal_token=INTERNAL, max_body_bytes=LIMIT)
 
 
 def _resolve(request: Request) -> Tenant:
@@ -45,8 +50,7 @@ class ListQuery(BaseModel):
 
 
 def make_app() -> FunctionApp:
-    app = FunctionApp("tiny", "Tiny", "a test app", tenant_resolver=_resolve,
-                      trusted_proxies=lambda: "127.0.0.1/32")
+    app = FunctionApp("tiny", "Tiny", "a test app", tenant_resolver=_resolve, edge=lambda: POLICY)
 
     @app.route("POST", "/things", body=ThingIn, response=ThingOut, status=201)
     def create_thing(request: Request, body: ThingIn) -> dict:
@@ -74,6 +78,10 @@ def make_app() -> FunctionApp:
     @app.route("GET", "/public", tenant=False)
     def public(request: Request) -> dict:
         return {"tenant": request.tenant}
+
+    @app.route("POST", "/jobs", tenant=False, internal=True)
+    def job(request: Request) -> dict:
+        return {"ran": True}
 
     return app
 
@@ -243,14 +251,108 @@ def test_route_needing_tenant_without_resolver_is_500():
 
 
 def test_client_ip_from_forwarded_for_without_peer(app):
-    answer = send(app, "GET", "/things", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.1, 127.0.0.1"})
+    # one hop (the edge): its entry, the rightmost, is the client; the rest is the client's own word
+    answer = send(app, "GET", "/things", headers={"X-Forwarded-For": "185.71.76.1, 198.51.100.1"})
     assert answer.json["client_ip"] == "198.51.100.1"
+    assert send(app, "GET", "/things", headers={"X-Forwarded-For": "garbage"}).json["client_ip"] is None
+
+
+# --- routing is exact ------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/things\n", "/things/\n", "/things/abc\n", "/healthz\n"])
+def test_a_trailing_newline_matches_no_route(app, path):
+    assert_problem(send(app, "GET", path), 404, "no-route")
+
+
+@pytest.mark.parametrize("param", ["a\x00b", "a\tb", "a\x7f", "\r"])
+def test_path_parameters_refuse_control_characters(app, param):
+    assert_problem(send(app, "GET", f"/things/{param}"), 404, "no-route")
+
+
+# --- internal routes -------------------------------------------------------------------------
+def test_internal_route_without_the_credential_is_401(app):
+    answer = send(app, "POST", "/jobs", tenant=None)
+    assert_problem(answer, 401, "internal-credential-required")
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_problem(send(app, "POST", "/jobs", tenant=None, headers={"Authorization": "Basic eDp5"}),
+                   401, "internal-credential-required")
+
+
+def test_internal_route_with_a_wrong_credential_is_403(app):
+    answer = send(app, "POST", "/jobs", tenant=None, headers={"Authorization": f"Bearer {INTERNAL}x"})
+    assert_problem(answer, 403, "internal-credential-invalid")
+
+
+def test_internal_route_with_the_credential_runs(app):
+    answer = send(app, "POST", "/jobs", tenant=None, headers={"Authorization": f"Bearer {INTERNAL}"})
+    assert answer.status == 200 and answer.json == {"ran": True}
+
+
+def test_metrics_are_internal(app):
+    assert_problem(send(app, "GET", "/metrics", tenant=None), 401, "internal-credential-required")
+
+
+def test_an_internal_function_keeps_health_and_openapi_public():
+    internal = FunctionApp("cron-like", "Cron", edge=lambda: POLICY, internal=True)
+
+    @internal.route("POST", "/", tenant=False)
+    def run(request: Request) -> dict:
+        return {"ran": True}
+
+    assert_problem(send(internal, "POST", "/", tenant=None), 401, "internal-credential-required")
+    assert send(internal, "GET", "/healthz", tenant=None).status == 200
+    assert send(internal, "GET", "/openapi.json", tenant=None).status == 200
+
+
+def test_a_network_guarded_deployment_needs_no_credential():
+    guarded = EdgePolicy(internal_network_guarded=True)
+    app = FunctionApp("guarded", "Guarded", edge=lambda: guarded, internal=True)
+
+    @app.route("POST", "/", tenant=False)
+    def run(request: Request) -> dict:
+        return {"ran": True}
+
+    assert send(app, "POST", "/", tenant=None).json == {"ran": True}
+
+
+def test_without_a_configured_token_nothing_gets_in():
+    app = FunctionApp("no-token", "No token", edge=lambda: EdgePolicy(internal_token=""), internal=True)
+
+    @app.route("POST", "/", tenant=False)
+    def run(request: Request) -> dict:
+        return {"ran": True}
+
+    assert_problem(send(app, "POST", "/", tenant=None, headers={"Authorization": "Bearer "}), 401,
+                   "internal-credential-required")
+    assert_problem(send(app, "POST", "/", tenant=None, headers={"Authorization": "Bearer x"}), 403,
+                   "internal-credential-invalid")
+
+
+# --- bodies ----------------------------------------------------------------------------------
+def test_a_body_over_the_limit_is_413(app):
+    body = assert_problem(send(app, "POST", "/things", raw=b'{"name": "' + b"x" * LIMIT + b'"}'),
+                          413, "body-too-large")
+    assert body["max_bytes"] == LIMIT
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml",
+                                          "multipart/form-data; boundary=x", "", "application/jsonp"])
+def test_a_json_route_refuses_other_content_types(app, content_type):
+    body = assert_problem(send(app, "POST", "/things", body={"name": "b", "count": 1},
+                               headers={"Content-Type": content_type}), 415, "unsupported-media-type")
+    assert body["accepted"] == ["application/json"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON", "application/merge-patch+json"])
+def test_json_content_types_are_accepted(app, content_type):
+    answer = send(app, "POST", "/things", body={"name": "b", "count": 1}, headers={"Content-Type": content_type})
+    assert answer.status == 201, answer.raw
 
 
 # --- built-ins -----------------------------------------------------------------------------
 def test_builtins_need_no_tenant(app):
     assert send(app, "GET", "/healthz", tenant=None).json == {"status": "ok"}
-    metrics = send(app, "GET", "/metrics", tenant=None)
+    metrics = send(app, "GET", "/metrics", tenant=None, headers={"Authorization": f"Bearer {INTERNAL}"})
     assert metrics.status == 200 and metrics.raw
 
 
@@ -284,10 +386,86 @@ def test_functions_framework_target_gives_the_same_answers(app):
     web.add_url_rule("/", view_func=view, methods=["GET", "POST", "PUT", "DELETE"])
     web.add_url_rule("/<path:path>", view_func=view, methods=["GET", "POST", "PUT", "DELETE"])
     client = web.test_client()
-    ok = client.post("/things", data=b'{"name": "b", "count": 1}', headers={"X-Tenant": "acme"})
+    tenant = {"X-Tenant": "acme", "Content-Type": "application/json"}
+    ok = client.post("/things", data=b'{"name": "b", "count": 1}', headers=tenant)
     assert ok.status_code == 201 and ok.get_json()["name"] == "b"
-    bad = client.post("/things", data=b"[]", headers={"X-Tenant": "acme"})
+    bad = client.post("/things", data=b"[]", headers=tenant)
     assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/problem+json"
     assert bad.get_json()["code"] == "malformed-json"
     wrong = client.put("/things", headers={"X-Tenant": "acme"})
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET, POST"
+
+
+def _flask_client(app: FunctionApp) -> Any:
+    flask = pytest.importorskip("flask")
+    web = flask.Flask("tiny")
+    web.add_url_rule("/<path:path>", view_func=lambda path: app.functions_framework_target(flask.request),
+                     methods=["GET", "POST"])
+    return web.test_client()
+
+
+def test_functions_framework_refuses_a_large_body_before_reading_it(app):
+    client = _flask_client(app)
+    tenant = {"X-Tenant": "acme", "Content-Type": "application/json"}
+    declared = client.post("/things", data=b"{" + b" " * LIMIT + b"}", headers=tenant)
+    assert declared.status_code == 413 and declared.get_json()["code"] == "body-too-large"
+    assert declared.headers["Content-Type"] == "application/problem+json"
+
+    def chunks():  # no Content-Length: the reader must stop at the limit
+        yield b'{"name": "'
+        for _ in range(1_000):
+            yield b"x" * 1000
+        yield b'"}'
+
+    import flask
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/things", method="POST", headers=tenant).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    stream = _Chunks(chunks())
+    environ.update({"wsgi.input": stream, "wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})
+    chunked = app.serve_flask(flask.Request(environ))
+    assert chunked.status_code == 413 and chunked.get_json()["code"] == "body-too-large"
+    assert stream.read_at_most <= LIMIT + 1
+
+
+def test_functions_framework_has_the_peer_for_direct_serving():
+    direct = FunctionApp("direct", "Direct", edge=lambda: EdgePolicy(proxy_hops=0, trusted_proxies="127.0.0.1/32"))
+
+    @direct.route("GET", "/who", tenant=False)
+    def who(request: Request) -> dict:
+        return {"client_ip": request.client_ip, "forwarded_trusted": request.forwarded_trusted}
+
+    answer = _flask_client(direct).get("/who", headers={"X-Forwarded-For": "185.71.76.1"},
+                                       environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert answer.get_json() == {"client_ip": "203.0.113.9", "forwarded_trusted": False}
+
+
+class _Chunks:
+    """A wsgi.input that counts what was read from it."""
+
+    def __init__(self, parts: Any) -> None:
+        self._parts = parts
+        self._buffer = b""
+        self.read_at_most = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._parts)
+            except StopIteration:
+                break
+        out, self._buffer = (self._buffer, b"") if size < 0 else (self._buffer[:size], self._buffer[size:])
+        self.read_at_most += len(out)
+        return out
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def test_openapi_lists_what_the_door_answers(app):
+    paths = send(app, "GET", "/openapi.json", tenant=None).json["paths"]
+    assert {"401", "403", "413"} <= set(paths["/jobs"]["post"]["responses"])
+    assert {"413", "415"} <= set(paths["/things"]["post"]["responses"])
+    assert {"401", "403"} <= set(paths["/metrics"]["get"]["responses"])
+    assert not {"401", "403", "413", "415"} & set(paths["/things/{thing_id}"]["get"]["responses"])

@@ -100,8 +100,23 @@ def test_builtin_routes_under_any_path(hello_index: ModuleType) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.") and "/" in spec["paths"]
-    metrics = client.get("/metrics")
+    assert client.get("/metrics").status_code == 401  # internal: the scraper sends the credential
+    from prichal.bootstrap import container
+
+    token = container().settings.internal_token
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     assert metrics.status_code == 200 and metrics.headers["Content-Type"].startswith("text/plain")
+
+
+def test_the_template_refuses_a_body_over_the_limit(probe_index: ModuleType) -> None:
+    client = probe_index.app.test_client()
+    limit = probe_index.app.config["MAX_CONTENT_LENGTH"]
+    assert limit == 1024 * 1024
+    answer = client.post("/x", data=b"x" * (limit + 1))
+    assert answer.status_code == 413
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.get_json()["code"] == "body-too-large"
+    assert client.post("/x", data=b"x" * limit).status_code == 200
 
 
 def test_handler_errors_keep_status_and_problem_json(hello_index: ModuleType) -> None:

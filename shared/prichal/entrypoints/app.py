@@ -7,7 +7,9 @@ Both build the same runtime-neutral ``Request`` and go through ``dispatch``, so 
 runs unchanged under either runtime.
 
 Every route resolves the tenant before anything else unless it says ``tenant=False``.
-Built in: ``GET /openapi.json``, ``GET /metrics``, ``GET /healthz``.
+Built in: ``GET /openapi.json``, ``GET /metrics`` (internal), ``GET /healthz``. What is refused
+at the door (internal routes without the credential, bodies too large, non-JSON bodies) and
+which proxy headers are believed is decided by the ``EdgePolicy`` (``edge.py``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from prichal.observability import metrics
 from prichal.observability.logging import current_function
 from prichal.observability.tracing import extract_context, tracer
 
+from . import edge as door
 from . import problems
-from .client_address import client_address, parse_networks
+from .client_address import client_address, via_trusted_proxy
+from .edge import EdgePolicy
 from .fields import nul_location
 
 log = logging.getLogger("prichal.entrypoints")
@@ -65,6 +69,8 @@ class Request:
     path_params: dict[str, str] = field(default_factory=dict)
     tenant: Tenant | None = None
     client_ip: str | None = None
+    # Whether X-Forwarded-Host and the tenant header came from our own proxies (see client_address).
+    forwarded_trusted: bool = False
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name, default)
@@ -110,40 +116,56 @@ class Route:
     tenant: bool
     summary: str
     errors: tuple[int, ...]
+    internal: bool = False
 
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
 def _compile(template: str) -> re.Pattern[str]:
-    return re.compile("^" + _PARAM.sub(r"(?P<\1>[^/]+)", template.rstrip("/") or "/") + "/?$")
+    """``\\Z``, not ``$`` (which also matches before a final newline); a parameter never holds a
+    control character."""
+    pattern = _PARAM.sub(lambda m: rf"(?P<{m[1]}>[^/\x00-\x1f\x7f]+)", template.rstrip("/") or "/")
+    return re.compile(r"\A" + pattern + r"/?\Z")
 
 
 class FunctionApp:
     def __init__(self, name: str, title: str, description: str = "", version: str = "1.0.0",
                  tenant_resolver: Callable[[Request], Tenant] | None = None,
-                 trusted_proxies: Callable[[], str] | None = None) -> None:
+                 edge: Callable[[], EdgePolicy] | None = None, internal: bool = False) -> None:
+        """``internal``: every route of this function is for the platform's own callers (cron,
+        connectors), except ``/healthz`` and ``/openapi.json``."""
         self.name = name
         self.title = title
         self.description = description
         self.version = version
+        self.internal = internal
         self.routes: list[Route] = []
         self._tenant_resolver = tenant_resolver
-        self._trusted_proxies = trusted_proxies
-        self.route("GET", "/openapi.json", tenant=False, summary="This function's OpenAPI description")(
-            lambda request: self.openapi())
-        self.route("GET", "/metrics", tenant=False, summary="Prometheus metrics")(self._metrics)
-        self.route("GET", "/healthz", tenant=False, summary="Liveness")(lambda request: {"status": "ok"})
+        self._edge = edge or EdgePolicy
+        self.route("GET", "/openapi.json", tenant=False, internal=False,
+                   summary="This function's OpenAPI description")(lambda request: self.openapi())
+        self.route("GET", "/metrics", tenant=False, internal=True, summary="Prometheus metrics")(self._metrics)
+        self.route("GET", "/healthz", tenant=False, internal=False, summary="Liveness")(
+            lambda request: {"status": "ok"})
 
     # --- declaring routes ----------------------------------------------------------------
     def route(self, method: str, template: str, *, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, tenant: bool = True, summary: str = "",
-              errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              errors: tuple[int, ...] = (), internal: bool | None = None,
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """``internal`` (default: the function's): only callers with the internal credential."""
+        closed = self.internal if internal is None else internal
+        # What the door may answer before the handler runs, so the OpenAPI description says it too.
+        door_errors = ((401, 403) if closed else ()) + ((413,) if method.upper() != "GET" else ()) + (
+            (415,) if body is not None else ())
+        every_error = tuple(sorted(set(errors) | set(door_errors)))
+
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             self.routes.append(Route(method.upper(), template, _compile(template), handler, body, query, response,
                                      status, tenant, summary or (handler.__doc__ or "").strip().split("\n")[0],
-                                     errors))
+                                     every_error, closed))
             return handler
         return register
 
@@ -186,13 +208,24 @@ class FunctionApp:
             return problem_response(404, problems.problem(404, "no-route", "Not found",
                                                           f"no route for {request.method} {request.path}"))
         request.path_params = params
+        policy = self._edge()
+        if route.internal:
+            refused = door.internal_refusal(request.header("Authorization"), policy)
+            if refused is not None:
+                headers = {"WWW-Authenticate": 'Bearer realm="internal"'} if refused[0] == 401 else {}
+                return problem_response(*refused, headers)
+        if len(request.body) > policy.max_body_bytes:
+            return problem_response(413, door.too_large(policy.max_body_bytes, len(request.body)))
+        if route.body is not None and request.body.strip() and not door.is_json(request.header("Content-Type")):
+            return problem_response(415, door.not_json(request.header("Content-Type")))
         nul = _nul_in_request(params, request.query, request.body if route.body is None else b"")
         if nul is not None:
             return nul
         try:
-            if self._trusted_proxies is not None:
-                request.client_ip = client_address(request.peer, request.header("X-Forwarded-For"),
-                                                   parse_networks(self._trusted_proxies()))
+            trusted = policy.trusted_networks
+            request.client_ip = client_address(request.peer, request.header("X-Forwarded-For"),
+                                               policy.proxy_hops, trusted)
+            request.forwarded_trusted = via_trusted_proxy(request.peer, policy.proxy_hops, trusted)
             if route.tenant:
                 if self._tenant_resolver is None:
                     raise RuntimeError(f"route {route.template} needs a tenant but {self.name} has no resolver")
@@ -251,10 +284,16 @@ class FunctionApp:
         """functions-framework (Knative, Cloud Run, a plain container): a ``flask.Request``."""
         import flask
 
-        ours = Request(method=request.method.upper(), path=request.path or "/",
-                       headers=CaseInsensitiveDict(dict(request.headers)), query=_flat(request.args),
-                       body=request.get_data(), peer=request.remote_addr)
-        response = self.dispatch(ours)
+        limit = self._edge().max_body_bytes
+        declared = request.content_length
+        body = b"" if declared is not None and declared > limit else request.stream.read(limit + 1)
+        if len(body) > limit or (declared is not None and declared > limit):
+            response = problem_response(413, door.too_large(limit, declared))  # the rest is never read
+        else:
+            ours = Request(method=request.method.upper(), path=request.path or "/",
+                           headers=CaseInsensitiveDict(dict(request.headers)), query=_flat(request.args),
+                           body=body, peer=request.remote_addr)
+            response = self.dispatch(ours)
         payload, headers = response.encoded()
         return flask.Response(payload, status=response.status, headers=headers)
 
