@@ -17,6 +17,7 @@ What comes from where:
   into ``k3s/overlays/stage/generated/``; the prod overlay never sees them.
 - ``k3s/base/stack.env`` and ``k3s/overlays/<env>/stack.env``: the values of stack.yml's
   ``${VAR:-default}`` in the cluster (base) and per environment (patches of the overlays).
+- ``k3s/platform/monitoring/rules/prichal.rules.yml`` (promtool-tested): the PrometheusRule.
 - ``k3s/overlays/<env>/tenants.yml``: tenant hosts -> a cert-manager Certificate and a Traefik
   IngressRoute per host, routing ``/function/<public function>`` (never ``/metrics``).
 
@@ -388,6 +389,14 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def _text_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Multi-line strings (PromQL) as literal blocks, as a person writes them."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text_block)
+
+
 def to_yaml(document: Any) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
@@ -499,6 +508,13 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
         if patches:
             extra["patches"] = patches
         files[generated / "kustomization.yaml"] = kustomization(resources, extra)
+
+    monitoring = k3s / "platform" / "monitoring"
+    rules = yaml.safe_load((root / monitoring / "rules" / "prichal.rules.yml").read_text())
+    files[monitoring / "generated" / "prometheusrule.yaml"] = dump([{
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "metadata": {"name": "prichal", "labels": {"app.kubernetes.io/part-of": "prichal", "release": "monitoring"}},
+        "spec": {"groups": rules["groups"]}}], "k3s/platform/monitoring/rules/prichal.rules.yml")
     return files
 
 
