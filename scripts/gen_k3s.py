@@ -193,6 +193,10 @@ def environment(function: Function, secrets: list[str], sandbox: bool = False) -
         "THREADS": "8",
         "XDG_CACHE_HOME": "/tmp/cache",  # noqa: S108 - a pod's own emptyDir; fontconfig and friends; the root file system is read-only
     })
+    if "database-url" in secrets:
+        # Session-mode PgBouncer (k3s/platform/postgres/pooler.yaml) holds a server connection
+        # per client connection: pods x 4 stays within its pool (docs/operations.md, capacity).
+        env.setdefault("DB_POOL_SIZE", "4")
     if "s3-access-key" in secrets:
         env.setdefault("S3_ENDPOINT_URL", "${S3_ENDPOINT_URL}")
     if not function.internal:
@@ -486,8 +490,9 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
                                                "name": function.name},
                                     "patch": json.dumps([{
                                         "op": "add", "path": "/spec/template/spec/volumes/0/projected/sources/-",
-                                        "value": {"secret": {"name": secret, "items": [{"key": secret,
-                                                                                         "path": secret}]}}}])})
+                                        "value": {"secret": {"name": secret,
+                                                             "items": [{"key": secret, "path": secret}]}}}],
+                                        indent=1) + "\n"})
         public = sorted(n for n, f in production.items() if not f.internal)
         if overlay == "stage":
             public = sorted(public + [n for n, f in sandbox.items() if not f.internal])
@@ -499,7 +504,7 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
             if changes:
                 patches.append({"target": {"group": "serving.knative.dev", "version": "v1", "kind": "Service",
                                            "name": function.name},
-                                "patch": json.dumps(changes)})
+                                "patch": json.dumps(changes, indent=1) + "\n"})
         names = sorted([*production, *PLATFORM_IMAGES])
         images = [{"name": image_of(n, base_values).rsplit(":", 1)[0],
                    "newName": image_of(n, values).rsplit(":", 1)[0], "newTag": values.get("TAG", "dev")}
