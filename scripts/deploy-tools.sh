@@ -2,9 +2,21 @@
 # Tools the offline validation of k3s/ needs beyond .venv (tests/deploy/test_validation.py):
 # promtool, from Debian's `prometheus` package. Only promtool is wanted, not a Prometheus
 # server, so the package is downloaded and promtool alone unpacked into .venv/bin (no
-# daemon, no root needed once the package is in apt's cache). Skipped when present.
+# daemon, no root needed once the package is in apt's cache). And ansible-core with
+# ansible-lint, in a virtualenv of their own (.venv/ansible: their dependencies stay out of
+# the project's pins) for tests/deploy/test_ansible.py. Each skipped when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+ANSIBLE_CORE=2.19.14
+ANSIBLE_LINT=26.10.1
+if [ ! -x .venv/ansible/bin/ansible-lint ]; then
+    echo "deploy-tools: installing ansible-core $ANSIBLE_CORE and ansible-lint $ANSIBLE_LINT into .venv/ansible"
+    python3 -m venv .venv/ansible
+    .venv/ansible/bin/python -m pip install --quiet --disable-pip-version-check \
+        "ansible-core==$ANSIBLE_CORE" "ansible-lint==$ANSIBLE_LINT" \
+        || echo "deploy-tools: could not install ansible; tests/deploy/test_ansible.py will say so" >&2
+fi
 
 if command -v promtool >/dev/null 2>&1 || [ -x .venv/bin/promtool ]; then
     exit 0
