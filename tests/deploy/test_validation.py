@@ -111,6 +111,28 @@ def test_custom_resources_match_their_vendored_schemas(item: tuple[Path, dict[st
         kubernetes_validate.validate(pod, KUBERNETES, strict=True)
 
 
+@pytest.mark.parametrize("template", ["migrations-job.yaml.j2", "restore-cluster.yaml.j2"])
+@pytest.mark.parametrize("target_time", [None, "2026-12-01 10:00:00+03"])
+def test_the_playbooks_manifests_are_valid(template: str, target_time: str | None,
+                                           crd_schemas: dict[str, Draft202012Validator]) -> None:
+    """What rollout.yml and restore-drill.yml apply, rendered as Ansible renders them."""
+    import jinja2
+
+    source = (ROOT / "ansible" / "playbooks" / "templates" / template).read_text()
+    values = {"registry": "registry.prichal.ru", "tag": "1.4.2", "target": "prichal-db-drill"}
+    if target_time:
+        values["target_time"] = target_time
+    document = yaml.safe_load(jinja2.Template(source, undefined=jinja2.StrictUndefined).render(values))
+    key = f"{document['apiVersion']}/{document['kind']}"
+    if document["apiVersion"] in CORE_GROUPS:
+        kubernetes_validate.validate(document, KUBERNETES, strict=True)
+    else:
+        assert [e.message for e in crd_schemas[key].iter_errors(document)] == []
+    if document["kind"] == "Cluster":
+        assert not document["spec"].get("plugins"), "a restored copy must not archive into production's WAL archive"
+        assert ("recoveryTarget" in document["spec"]["bootstrap"]["recovery"]) == bool(target_time)
+
+
 def test_the_vendored_schemas_refuse_what_they_should(crd_schemas: dict[str, Draft202012Validator]) -> None:
     """The schemas are strict: a misspelt field or a wrong enum is an error."""
     trigger = next(d for _, d in MANIFESTS if d["kind"] == "Trigger")
