@@ -461,6 +461,9 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
     base_values = read_env(root / k3s / "base" / "stack.env")
     stack = load_functions(root / "stack.yml")
     sandbox = load_functions(root / "stack.sandbox.yml")
+    both = (sandbox.keys() & stack.keys()) - SANDBOX_FUNCTIONS
+    if both:  # a production function redefined for stage would silently vanish from prod
+        raise SystemExit(f"stack.sandbox.yml redefines functions of stack.yml: {', '.join(sorted(both))}")
     for name in SANDBOX_FUNCTIONS & stack.keys():
         sandbox.setdefault(name, stack[name])
     production = {name: f for name, f in stack.items() if name not in sandbox}

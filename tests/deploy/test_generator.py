@@ -95,6 +95,23 @@ def test_check_mode_notices_a_stale_manifest(tmp_path: Path) -> None:
     assert (tmp_path / "k3s" / "base" / "functions" / "hello2.yaml").is_file()
 
 
+def test_a_sandbox_stack_only_adds_to_stage_and_cannot_take_a_function_from_prod(tmp_path: Path) -> None:
+    shutil.copytree(K3S, tmp_path / "k3s")
+    shutil.copy(ROOT / "stack.yml", tmp_path / "stack.yml")
+    (tmp_path / "stack.sandbox.yml").write_text(
+        "version: 1.0\nprovider: {name: openfaas}\nfunctions:\n  toy-bank:\n    lang: prichal-http\n"
+        "    handler: ./functions/toy-bank\n    image: x\n    secrets: [mock-payments-secret]\n")
+    assert gen.main(["--root", str(tmp_path)]) == 0
+    assert (tmp_path / "k3s" / "overlays" / "stage" / "generated" / "toy-bank.yaml").is_file()
+    assert "toy-bank" not in (tmp_path / "k3s" / "overlays" / "prod" / "generated" / "edge.yaml").read_text()
+    assert not (tmp_path / "k3s" / "base" / "functions" / "toy-bank.yaml").exists()
+    (tmp_path / "stack.sandbox.yml").write_text(
+        "version: 1.0\nprovider: {name: openfaas}\nfunctions:\n  create-order:\n    lang: prichal-http\n"
+        "    handler: ./functions/create-order\n    image: x\n")
+    with pytest.raises(SystemExit, match="create-order"):
+        gen.main(["--root", str(tmp_path)])
+
+
 def test_every_production_function_is_a_knative_service_run_by_functions_framework(
         production: dict[str, gen.Function], base: list[dict[str, Any]]) -> None:
     services = of_kind(base, "Service")
