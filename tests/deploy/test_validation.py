@@ -206,3 +206,40 @@ def test_alerts_use_only_metrics_someone_exports() -> None:
         assert f'"{metric}"' in code, f"{metric} is not exported by the code"
     for query, column in re.findall(r"\bcnpg_(prichal_[a-z]+)_([a-z_]+)\b", text):
         assert f"{query}:" in queries and f"- {column}:" in queries, f"cnpg_{query}_{column} has no custom query"
+
+
+def test_alert_and_dashboard_metrics_are_recognised() -> None:
+    """The metric check above really reads the names (it would pass on an empty match)."""
+    text = RULES.read_text()
+    found = set(re.findall(r"\b(prichal_[a-z_]+?)(?:_bucket|_count|_sum)?\b(?=[{\[(\s])", text))
+    assert {"prichal_requests_total", "prichal_request_seconds"} <= found
+
+
+def test_dashboards_are_grafana_json_on_exported_metrics() -> None:
+    import json
+
+    code = "\n".join(p.read_text() for p in (ROOT / "shared" / "prichal").rglob("*.py"))
+    queries = (K3S / "platform" / "postgres" / "monitoring-queries.yaml").read_text()
+    recorded = set(re.findall(r"record: (\S+)", RULES.read_text()))
+    folder = K3S / "platform" / "monitoring" / "dashboards"
+    listed = yaml.safe_load((K3S / "platform" / "monitoring" / "kustomization.yaml").read_text())
+    generator = next(g for g in listed["configMapGenerator"] if g["name"] == "prichal-dashboards")
+    files = {Path(f).name for f in generator["files"]}
+    assert files == {p.name for p in folder.glob("*.json")}
+    wanted = {"sales", "holds", "checkout-funnel", "payments", "documents", "crm-slo"}
+    assert {f"{name}.json" for name in wanted} <= files
+    uids = set()
+    for path in sorted(folder.glob("*.json")):
+        board = json.loads(path.read_text())
+        assert board["uid"] not in uids and board["title"].startswith("Prichal")
+        uids.add(board["uid"])
+        assert board["panels"], path.name
+        for panel in board["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                for metric in re.findall(r"\b(prichal_[a-z_]+?)(?:_bucket|_count|_sum)?\b(?=[{\[(\s)])", expr):
+                    assert f'"{metric}"' in code, f"{path.name}: {metric} is not exported by the code"
+                for query, column in re.findall(r"\bcnpg_(prichal_[a-z]+)_([a-z_]+)\b", expr):
+                    assert f"{query}:" in queries and f"- {column}:" in queries, f"{path.name}: cnpg_{query}_{column}"
+                for rule in re.findall(r"\bprichal:[a-z_:0-9]+", expr):
+                    assert rule in recorded, f"{path.name}: {rule} is not a recording rule"
