@@ -243,3 +243,26 @@ def test_dashboards_are_grafana_json_on_exported_metrics() -> None:
                     assert f"{query}:" in queries and f"- {column}:" in queries, f"{path.name}: cnpg_{query}_{column}"
                 for rule in re.findall(r"\bprichal:[a-z_:0-9]+", expr):
                     assert rule in recorded, f"{path.name}: {rule} is not a recording rule"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with kustomize) is not installed")
+@pytest.mark.parametrize("folder", ["overlays/stage", "overlays/prod", "platform", "operators"])
+def test_what_kustomize_builds_is_valid_too(folder: str, crd_schemas: dict[str, Draft202012Validator]) -> None:
+    """After namespaces, images and the overlays' patches: still valid, nothing unknown."""
+    built = subprocess.run(["kubectl", "kustomize", str(K3S / folder)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    problems = []
+    for document in (d for d in yaml.safe_load_all(built.stdout) if d):
+        name = f"{document['kind']}/{document['metadata']['name']}"
+        if document["apiVersion"] in CORE_GROUPS:
+            try:
+                kubernetes_validate.validate(document, KUBERNETES, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                problems.append(f"{name}: {exc}")
+            continue
+        key = f"{document['apiVersion']}/{document['kind']}"
+        if key not in crd_schemas:
+            problems.append(f"{name}: no schema for {key}")
+            continue
+        problems += [f"{name}: {e.message}" for e in crd_schemas[key].iter_errors(document)]
+    assert problems == []
