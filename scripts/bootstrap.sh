@@ -46,3 +46,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$want" > "$stamp"
 fi
+# promtool for the offline validation of k3s/ (tests/deploy), only when missing.
+scripts/deploy-tools.sh

@@ -1,6 +1,7 @@
 """issue-documents (RabbitMQ ``order.paid``): e-tickets, invoice and act as PDFs in S3, then the email.
 
-The connector POSTs the event body here. 2xx acks it; a 4xx other than 408/429 means the
+The connector POSTs the event body here; Knative sends it as a CloudEvent (binary or
+structured mode, ``prichal.entrypoints.cloudevents``). 2xx acks it; a 4xx other than 408/429 means the
 event can never succeed as it is (e.g. the seller has no requisites) and is dead-lettered at
 once with this answer as the reason; 5xx (storage or SMTP down) is retried with backoff.
 The rules live in ``prichal.services.documents``.
@@ -8,11 +9,9 @@ The rules live in ``prichal.services.documents``.
 
 from __future__ import annotations
 
-import json
-
 from prichal.bootstrap import container, function_app
-from prichal.domain.errors import InvalidInput
 from prichal.entrypoints.app import Request
+from prichal.entrypoints.cloudevents import event_from_request
 
 app = function_app("issue-documents", "Issue documents",
                    "On order.paid: e-tickets with signed QR codes, invoice and act in S3; the buyer's email.",
@@ -22,11 +21,7 @@ app = function_app("issue-documents", "Issue documents",
 @app.route("POST", "/", tenant=False, errors=(404, 409, 422, 503))
 def issue(request: Request) -> dict:
     """Issue the documents of the paid order an ``order.paid`` event names (idempotent)."""
-    try:
-        event = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidInput(f"the body is not a JSON event: {exc}") from exc
-    return container().documents.issue_for_event(event)
+    return container().documents.issue_for_event(event_from_request(request.body, request.headers))
 
 
 handle = app.openfaas_handler

@@ -18,6 +18,20 @@ from pika.adapters.blocking_connection import BlockingChannel
 log = logging.getLogger("prichal.rabbitmq")
 
 
+def cloudevent_headers(routing_key: str, message: dict[str, Any], message_id: str) -> dict[str, str]:
+    """CloudEvents binary-mode headers of the RabbitMQ binding, read by Knative's RabbitmqSource.
+
+    The body stays the event's JSON, so the connectors and Knative deliver the same bytes
+    (k3s/base/eventing/bridge.yaml; ``prichal.entrypoints.cloudevents`` reads either).
+    """
+    headers = {"ce-specversion": "1.0", "ce-id": message_id, "ce-type": routing_key, "ce-source": "/prichal/outbox"}
+    if message.get("tenant"):
+        headers["ce-tenant"] = str(message["tenant"])
+    if message.get("occurred_at"):
+        headers["ce-time"] = str(message["occurred_at"])
+    return headers
+
+
 class EventPublisher:
     def __init__(self, url: str, exchange: str) -> None:
         self._params = pika.URLParameters(url)
@@ -41,7 +55,9 @@ class EventPublisher:
                 headers: dict[str, str] | None = None) -> None:
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str).encode()
         properties = pika.BasicProperties(content_type="application/json", delivery_mode=2, message_id=message_id,
-                                          type=routing_key, headers=headers or {})
+                                          type=routing_key,
+                                          headers={**cloudevent_headers(routing_key, message, message_id),
+                                                   **(headers or {})})
         with self._lock:
             for attempt in (1, 2):
                 try:
