@@ -16,7 +16,7 @@ import requests
 
 from prichal.admin import main as admin
 from tests.conftest import ROOT, assigned_sailing
-from tests.e2e.gateway_harness import WEBHOOK_URL_KEY, free_port, run_gateway, tenant_host, wait_for
+from tests.e2e.gateway_harness import INTERNAL, WEBHOOK_URL_KEY, free_port, run_gateway, tenant_host, wait_for
 from tests.e2e.test_runtimes import Served, functions_framework
 
 SECRET = "yk-e2e-secret-" + uuid.uuid4().hex[:8]
@@ -102,7 +102,7 @@ def test_purchase_through_the_yookassa_provider(gateway, fake_yookassa, demo):
 
 def _order_on_yookassa(gateway, demo, seats, client):
     """An order whose payment went to YooKassa (waits out the functions' tenant cache)."""
-    headers = {"X-Tenant": demo.slug, "X-Client-Id": client}
+    headers = {**tenant_host(demo.slug), "X-Client-Id": client}
     sailing = assigned_sailing(demo)
 
     def attempt():
@@ -135,7 +135,7 @@ def test_switching_the_provider_keeps_payments_in_flight_on_their_account(gatewa
 
     with owner_engine.begin() as conn:  # the second order's time ran out
         conn.execute(t.orders.update().where(t.orders.c.id == lapsing["id"]).values(expires_at=t.orders.c.created_at))
-    expired = requests.post(f"{gateway}/function/expire-holds", timeout=60)
+    expired = requests.post(f"{gateway}/function/expire-holds", headers=INTERNAL, timeout=60)
     assert expired.status_code == 200, expired.text
     assert expired.json()["expired_orders"] >= 1 and expired.json()["deferred_orders"] == 0
 

@@ -25,7 +25,8 @@ def capped(test_env, clock):
     settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
                         events_exchange=test_env.events_exchange, hold_rate_limit_per_minute=1000,
                         hold_rate_limit_per_address_per_minute=1000, hold_max_seats_per_client=CAP,
-                        order_rate_limit_per_minute=2, order_rate_limit_per_address_per_minute=3)
+                        order_rate_limit_per_minute=2, order_rate_limit_per_address_per_minute=3,
+                        trusted_proxy_hops=1)  # in-process calls stand for the stack behind its edge
     c = Container(settings, clock=clock)
     use_container(c)
     yield c

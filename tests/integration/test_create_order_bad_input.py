@@ -181,7 +181,7 @@ def test_a_nul_in_the_hold_token_or_the_order_path_is_refused(container, demo, o
     answer = _order(demo, {"hold_token": seat_hold + "\x00", "customer": CUSTOMER, "items": TWO})
     assert answer.status == 422 and ["hold_token"] in [e["loc"] for e in answer.json["errors"]]
     read = call("create-order", "GET", "/orders/\x00", tenant=demo.slug, headers={"Authorization": "Bearer x"})
-    assert read.status == 422 and read.json["errors"][0]["loc"] == ["path", "order_id"]
+    assert (read.status, read.json["code"]) == (404, "no-route")  # no path parameter holds a control character
     assert _written(owner_engine, demo.tenant_id) == before
 
 

@@ -16,7 +16,7 @@ from prichal.services.documents import EmailDeferred
 from prichal_localrun.mailsink import MailSink
 from prichal_localrun.s3server import free_port
 from tests.documents_support import issue, order_paid_event, paid_order
-from tests.support import call
+from tests.support import call, internal
 
 
 @pytest.fixture
@@ -85,14 +85,14 @@ def test_a_server_without_smtputf8_is_a_flagged_permanent_failure(docs, demo, si
 
 def test_a_recipient_the_server_refuses_is_flagged_and_acked_not_retried(docs, demo, local_sink, owner_engine):
     order = paid_order(docs, demo, seats=("main-J-5",), types=("adult",), email="bounce@example.com")
-    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode())
+    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode(), headers=internal())
     assert answer.status == 200 and answer.json["email"] == "failed", answer.json
     attention, log, delivery = _order_row(owner_engine, order)
     assert delivery.status == "failed" and "550" in delivery.last_error
     assert "could not be emailed" in attention and "550" in attention
     assert [action for action, _ in log][-2:] == ["email.failed", "order.flagged"]
     # a redelivery of order.paid sends nothing and flags nothing twice
-    again = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode())
+    again = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode(), headers=internal())
     assert again.status == 200 and again.json["email"] == "failed"
     assert [action for action, _ in _order_row(owner_engine, order)[1]].count("order.flagged") == 1
     assert _kept(local_sink) == []
@@ -113,7 +113,7 @@ def test_a_recipient_refused_for_now_is_retried(docs, demo, sink, owner_engine):
 def test_an_address_stored_before_it_was_checked_is_a_flagged_failure_not_a_500(docs, demo, sink, owner_engine,
                                                                                    stored):
     order = paid_order(docs, demo, seats=("main-J-7",), types=("adult",), email=stored)
-    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode())
+    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode(), headers=internal())
     assert answer.status == 200 and answer.json["email"] == "failed", answer.json
     attention, _, delivery = _order_row(owner_engine, order)
     assert delivery.status == "failed" and "cannot be written to" in attention

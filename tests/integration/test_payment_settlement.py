@@ -21,7 +21,7 @@ from prichal.admin import main as admin
 from tests.conftest import ROOT, assigned_sailing
 from tests.e2e.test_runtimes import Served, free_port, functions_framework
 from tests.sandbox_harness import WebhookSink, serving
-from tests.support import call
+from tests.support import call, internal
 
 SECRET = "yk-settlement-" + uuid.uuid4().hex[:8]
 SECRET_NAME = "yookassa-settlement"
@@ -171,7 +171,7 @@ def test_an_authorised_payment_that_is_not_the_orders_is_canceled_not_captured(c
 # --- item 12: expiry asks the provider first ------------------------------------------------
 
 def _expire():
-    answer = call("expire-holds", "POST", "/", headers={"X-Connector": "cron-connector"})
+    answer = call("expire-holds", "POST", "/", headers={"X-Connector": "cron-connector", **internal()})
     assert answer.status == 200, answer.json
     return answer.json
 
@@ -228,7 +228,7 @@ def test_an_unreachable_provider_defers_expiry_to_the_next_run(container, demo, 
 # --- item 11: a refund the provider never accepted raises an alert ----------------------------
 
 def _stuck_refunds_metric():
-    text = call("expire-holds", "GET", "/metrics").raw.decode()
+    text = call("expire-holds", "GET", "/metrics", headers=internal()).raw.decode()
     line = next(line for line in text.splitlines() if line.startswith("prichal_refunds_stuck "))
     return float(line.split()[1])
 

@@ -17,6 +17,7 @@ from prichal.admin import main as admin
 from prichal.config import get_settings
 from prichal.domain.orders import Customer
 from prichal.domain.return_urls import ReturnUrlRefused
+from prichal.domain.webhook_tokens import webhook_token
 from prichal.services.checkout import ItemRequest, OrderRequest
 from tests.conftest import assigned_sailing
 from tests.support import call
@@ -104,11 +105,12 @@ def test_the_sandbox_provider_cannot_sell_with_sandbox_mode_off(container, demo,
 
 def test_the_webhook_refuses_sandbox_notifications_with_sandbox_mode_off(container, demo) -> None:
     body = {"type": "notification", "event": "payment.succeeded", "object": {"id": "p-1"}}
+    path = f"/mock/{demo.slug}/{webhook_token(container.settings.webhook_url_key, 'mock', demo.slug)}"
     container.settings.payments_sandbox = False
-    answer = call("payment-webhook", "POST", f"/mock/{demo.slug}", body=body)
+    answer = call("payment-webhook", "POST", path, body=body)
     assert answer.status == 404, answer.json
     container.settings.payments_sandbox = True  # then it is heard (and re-read; here: no sandbox answers)
-    assert call("payment-webhook", "POST", f"/mock/{demo.slug}", body=body).status != 404
+    assert call("payment-webhook", "POST", path, body=body).status != 404
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from prichal.adapters.db import tables as t
 from prichal.domain.documents import DocumentKind, TemplateBroken
 from prichal.entrypoints.problems import status_for
 from tests.documents_support import documents_of, issue, order_paid_event, paid_order, pdf_text, rewire
-from tests.support import call
+from tests.support import call, internal
 
 SECRET = "TOP-SECRET-0123456789"
 
@@ -53,7 +53,7 @@ def test_a_template_that_reaches_for_python_internals_runs_nothing_and_is_broken
     assert status_for(raised.value) == 422
     assert not marker.exists()
     # through the function, as the connector delivers it: a permanent 422, parked at once, never a 500
-    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode())
+    answer = call("issue-documents", "POST", "/", raw=json.dumps(order_paid_event(order)).encode(), headers=internal())
     assert answer.status == 422 and answer.json["code"] == "template-broken", answer.json
     assert not marker.exists()
 
