@@ -201,6 +201,11 @@ def environment(function: Function, secrets: list[str], sandbox: bool = False) -
         env.setdefault("S3_ENDPOINT_URL", "${S3_ENDPOINT_URL}")
     if not function.internal:
         env.setdefault("TRUSTED_PROXY_HOPS", "${TRUSTED_PROXY_HOPS}")
+    else:
+        # PingSource and Trigger deliveries cannot carry the Bearer credential: an internal
+        # function is cluster-local, has no edge route and admits only Knative's gateway and
+        # activator (its NetworkPolicy), so the network is what guards it here.
+        env["INTERNAL_NETWORK_GUARDED"] = "true"
     return env
 
 

@@ -21,9 +21,9 @@ from prichal.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K3S = ROOT / "k3s"
-# Settings being introduced by colleagues in parallel (issue #8 "edge"); once merged they are
-# real fields and this set only documents the history (the check below is a subset check).
-PENDING_SETTINGS = {"internal_token"}
+# Secrets that are no setting: bundles of per-tenant keys the code looks up by name with
+# prichal.config.read_secret (a tenant's YooKassa key; the documents function's staff tokens).
+BUNDLES = {"yookassa-keys", "crm-tokens"}
 
 
 def _load_generator() -> Any:
@@ -146,10 +146,17 @@ def test_secrets_are_files_named_after_settings_the_code_reads(base: list[dict[s
         sources = next(v for v in spec["volumes"] if v["name"] == "secrets")["projected"]["sources"]
         files = [item["path"] for s in sources for item in s["secret"]["items"]]
         assert "internal-token" in files, f"{name}: /metrics needs the internal token"
-        settings = {gen.setting_of(f) for f in files}
-        assert settings - fields <= PENDING_SETTINGS, f"{name}: no setting reads {sorted(settings - fields)}"
+        settings = {gen.setting_of(f) for f in files if f not in BUNDLES}
+        assert settings <= fields, f"{name}: no setting reads {sorted(settings - fields)}"
         env = {e["name"] for e in spec["containers"][0]["env"]}
         assert not {s.upper() for s in settings} & env, f"{name}: a credential is also in the environment"
+
+
+def test_the_bundles_are_the_ones_the_code_reads() -> None:
+    from prichal.adapters.payments.registry import YOOKASSA_KEYS
+
+    documents = (ROOT / "functions" / "documents" / "handler.py").read_text()
+    assert YOOKASSA_KEYS in BUNDLES and all(f'bundle="{b}"' in documents for b in BUNDLES - {YOOKASSA_KEYS})
 
 
 def test_the_secret_mapping_matches_the_codes_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,7 +194,7 @@ def test_every_schedule_is_a_ping_source_and_every_topic_a_trigger(
 
 
 def test_the_delivery_contract_is_the_local_connectors() -> None:
-    from prichal.localrun.connector import ConnectorConfig
+    from prichal_localrun.connector import ConnectorConfig
 
     config = ConnectorConfig()
     assert gen.RETRY + 1 == config.max_attempts
@@ -214,6 +221,15 @@ def test_internal_functions_are_cluster_local_and_never_routed_at_the_edge(
         certificates = {d["spec"]["dnsNames"][0] for d in edge if d["kind"] == "Certificate"}
         hosts = {r["match"].split("`")[1] for r in routes}
         assert hosts == certificates
+
+
+def test_only_internal_functions_leave_their_guard_to_the_network(
+        production: dict[str, gen.Function], base: list[dict[str, Any]]) -> None:
+    """Knative's deliveries carry no Bearer credential: the cluster-local, edge-less internal
+    functions say the network guards them; public ones keep requiring the token (/metrics)."""
+    for name, service in of_kind(base, "Service").items():
+        env = {e["name"]: e.get("value") for e in service["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["INTERNAL_NETWORK_GUARDED"] == ("true" if production[name].internal else "false"), name
 
 
 def test_every_function_is_scraped_with_the_internal_token(
