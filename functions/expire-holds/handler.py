@@ -7,6 +7,8 @@ seats back on sale, ``order.expired`` announced, the payment canceled at the pro
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.services.holds import expire_due_holds
@@ -15,7 +17,12 @@ from prichal.services.order_expiry import expire_unpaid_orders
 app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.")
 
 
-@app.route("POST", "/", tenant=False)
+class Expired(BaseModel):
+    expired_orders: int
+    expired_holds: int
+
+
+@app.route("POST", "/", tenant=False, response=Expired, errors=(503,))
 def run(request: Request) -> dict:
     """Expire what is due (called by the cron connector with an empty body)."""
     c = container()
