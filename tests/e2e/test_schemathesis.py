@@ -11,6 +11,7 @@ bounded and deterministic (fixed seed, derandomized Hypothesis, no example datab
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from base64 import b64encode
 from collections.abc import Callable, Iterator
@@ -36,7 +37,10 @@ FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-pa
              "expire-holds", "outbox-relay", "issue-documents")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SANDBOX_SECRET = "sandbox-secret"  # the runtime's development default
-MAX_EXAMPLES = 15  # fuzzing examples per operation; the coverage phase adds its own fixed cases
+INTERNAL_TOKEN = "fuzz-internal-token"  # given to the runtime as INTERNAL_TOKEN
+# Fuzzing examples per operation (the coverage phase adds its own fixed cases); a deeper run
+# by hand: PRICHAL_FUZZ_EXAMPLES=200 .venv/bin/pytest tests/e2e/test_schemathesis.py
+MAX_EXAMPLES = int(os.environ.get("PRICHAL_FUZZ_EXAMPLES", "15"))
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,38 @@ class Known:
 
     owner: str
     reason: str
-    operation: str  # "METHOD /function/<name>/<path template>"
+    operations: tuple[str, ...]  # "METHOD /function/<name>/<path template>"; () = every operation
     applies: Callable[[schemathesis.Case], bool]
 
 
-def _text_of(case: schemathesis.Case) -> str:
-    return json.dumps([case.body, case.query, case.path_parameters, case.headers], default=str)
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str | bytes):
+        yield value if isinstance(value, str) else value.decode("latin-1")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
-# The ONE list of temporary exclusions: a case it matches is not sent.
-KNOWN_FAILURES: tuple[Known, ...] = ()
+def _has_nul(case: schemathesis.Case) -> bool:
+    return any("\x00" in text for text in _strings([case.body, case.query, case.path_parameters]))
+
+
+# The ONE list of temporary exclusions (a case it matches is not sent); keep it short.
+KNOWN_FAILURES: tuple[Known, ...] = (
+    Known("docs", "a NUL character in text PostgreSQL stores answers 500 (DataError), e.g. POST "
+          "/function/payment-webhook/mock/<slug> with {\"type\": \"notification\", \"event\": "
+          "\"refund.succeeded\", \"object\": {\"id\": \"1\", \"k\\u0000\": []}} (the body is recorded as jsonb)",
+          (), _has_nul),
+)
 
 
 def _known(case: schemathesis.Case) -> Known | None:
-    return next((k for k in KNOWN_FAILURES if k.operation == case.operation.label and k.applies(case)), None)
+    return next((k for k in KNOWN_FAILURES
+                 if (not k.operations or case.operation.label in k.operations) and k.applies(case)), None)
 
 
 def _prefixed(document: dict[str, Any], function: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -73,8 +95,11 @@ def _prefixed(document: dict[str, Any], function: str) -> tuple[dict[str, Any], 
     return paths, {prefix + name: schema for name, schema in moved["schemas"].items()}
 
 
-def merged_openapi(base_url: str, examples: dict[str, list[str]]) -> dict[str, Any]:
-    """One OpenAPI document of every function as served at ``GET /function/<name>/openapi.json``."""
+def merged_openapi(base_url: str, examples: dict[str, list[str]],
+                   bodies: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One OpenAPI document of every function as served at ``GET /function/<name>/openapi.json``,
+    with real ids as ``examples`` of the parameters named in ``examples`` and a valid body as
+    the ``example`` of the operations in ``bodies`` (the examples phase sends them)."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     security: dict[str, Any] = {}
@@ -87,18 +112,24 @@ def merged_openapi(base_url: str, examples: dict[str, list[str]]) -> dict[str, A
         paths.update(more_paths)
         schemas.update(more_schemas)
         security.update(document["components"].get("securitySchemes", {}))
-    for item in paths.values():  # real ids too, now and then (the examples phase sends them)
-        for operation in item.values():
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if f"{method.upper()} {path}" in bodies:
+                operation["requestBody"]["content"]["application/json"]["example"] = bodies[f"{method.upper()} {path}"]
             for parameter in operation.get("parameters", []):
                 if parameter["name"] in examples:
                     parameter["examples"] = {f"real-{i}": {"value": v} for i, v in
                                              enumerate(examples[parameter["name"]])}
+    for definition in schemas.values():
+        for name, field in definition.get("properties", {}).items():
+            if name in examples:
+                field["examples"] = examples[name]
     return {"openapi": "3.1.0", "info": {"title": "Prichal", "version": "1"}, "servers": [{"url": base_url}],
             "paths": paths, "components": {"schemas": schemas, "securitySchemes": security}}
 
 
 @pytest.fixture(scope="module")
-def runtime(test_env) -> Iterator[tuple[str, Any]]:
+def runtime(test_env) -> Iterator[Runtime]:
     """The local runtime on the repository's stack.yml with a fresh demo tenant of its own."""
     from prichal.localrun.seed import ZONE, build_demo
     from tests.conftest import FakeClock
@@ -116,21 +147,73 @@ def runtime(test_env) -> Iterator[tuple[str, Any]]:
            "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
            "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}",
            "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
+           "INTERNAL_TOKEN": INTERNAL_TOKEN,
            "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
-        yield url, demo
+        yield Runtime(url, demo.slug, _real_data(url, demo))
+
+
+@dataclass(frozen=True)
+class Real:
+    """Things that exist in the runtime, so that some cases reach past "not found"."""
+
+    sailing_id: str
+    hold_token: str  # a live hold on HOLD_SEAT, for the example body of POST /orders
+    order_id: str
+    access_token: str
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    url: str
+    tenant: str
+    real: Real
+
+
+HOLD_SEAT = "main-C-3"
+
+
+def _real_data(url: str, demo: Any) -> Real:
+    """A hold and an order (with its sandbox payment) made through the functions themselves."""
+    headers = {"X-Tenant": demo.slug}
+    sailing = next(s["id"] for s in demo.sailings if s["seating"] == "assigned")
+
+    def hold(seats: list[str]) -> str:
+        answer = requests.post(f"{url}/function/lock-seat/holds", json={"sailing_id": sailing, "seat_ids": seats},
+                               headers=headers, timeout=30)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["token"]
+
+    ordered = hold(["main-C-1"])
+    order = requests.post(f"{url}/function/create-order/orders", headers=headers, timeout=30, json={
+        "hold_token": ordered, "customer": {"name": "Анна Петрова", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-C-1", "ticket_type": "adult"}]})
+    assert order.status_code == 201, order.text
+    created = order.json()
+    return Real(sailing_id=sailing, hold_token=hold([HOLD_SEAT]), order_id=created["id"],
+                access_token=created["access_token"],
+                payment_id=created["payment"]["confirmation_url"].rsplit("/", 1)[1])
 
 
 @pytest.fixture(scope="module")
 def api_schema(runtime):
-    url, demo = runtime
-    examples = {"sailing_id": [s["id"] for s in demo.sailings[:2]], "tenant_slug": [demo.slug]}
+    real = runtime.real
+    examples = {"sailing_id": [real.sailing_id], "tenant_slug": [runtime.tenant], "provider": ["mock"],
+                "order_id": [real.order_id], "payment_id": [real.payment_id], "token": [real.hold_token]}
+    bodies = {
+        "POST /function/lock-seat/holds": {"sailing_id": real.sailing_id, "seat_ids": ["main-D-1", "main-D-2"]},
+        "POST /function/create-order/orders": {
+            "hold_token": real.hold_token, "customer": {"name": "Иван", "phone": "+79991234567"},
+            "items": [{"seat_id": HOLD_SEAT, "ticket_type": "child"}]},
+    }
+    url = runtime.url
     config = schemathesis.Config.from_dict({
         "seed": 8, "base-url": url,
         "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
         "phases": {"stateful": {"enabled": False}},
     })
-    return schemathesis.openapi.from_dict(merged_openapi(url, examples), config=config)
+    return schemathesis.openapi.from_dict(merged_openapi(url, examples, bodies), config=config)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -144,23 +227,28 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
         request.node._nodeid = request.node.nodeid
 
 
-def _credentials(case: schemathesis.Case, tenant: str) -> dict[str, str]:
-    """What a real caller sends: the tenant, and the sandbox's Basic auth for mock-payments.
-    Test controls that queue faults use a shop of their own, so that the faults they queue
-    (5xx answers on purpose) never reach the API calls fuzzed here."""
-    headers = {"X-Tenant": tenant}
-    label = case.operation.label
-    if "/function/mock-payments/" in label:
-        shop = "fuzz-faults" if label.endswith("/sandbox/faults") else "fuzz-shop"
+def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
+    """What a real caller sends: the tenant, and the credential the operation's ``security``
+    names (the sandbox's Basic auth, the internal token). Test controls that queue faults use
+    a shop of their own, so that the faults they queue (5xx answers on purpose) never reach
+    the API calls fuzzed here."""
+    headers = {"X-Tenant": runtime.tenant}
+    schemes = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
+    if "internalToken" in schemes:
+        headers["Authorization"] = f"Bearer {INTERNAL_TOKEN}"
+    elif "sandboxShop" in schemes:
+        shop = "fuzz-faults" if case.operation.label.endswith("/sandbox/faults") else "fuzz-shop"
         headers["Authorization"] = "Basic " + b64encode(f"{shop}:{SANDBOX_SECRET}".encode()).decode()
+    elif "orderToken" in schemes and (case.path_parameters or {}).get("order_id") == runtime.real.order_id:
+        headers["Authorization"] = f"Bearer {runtime.real.access_token}"
     return headers
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_every_function_keeps_to_its_openapi(case: schemathesis.Case, runtime) -> None:
+def test_every_function_keeps_to_its_openapi(case: schemathesis.Case, runtime: Runtime) -> None:
     if _known(case) is not None:
         return
-    case.headers = {**(case.headers or {}), **_credentials(case, runtime[1].slug)}
+    case.headers = {**(case.headers or {}), **_credentials(case, runtime)}
     case.call_and_validate(checks=CHECKS, timeout=30)

@@ -152,3 +152,17 @@ def _model_accepts(model: Any, value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def test_internal_routes_name_their_credential_and_refusals() -> None:
+    from prichal.entrypoints.app import FunctionApp
+
+    app = FunctionApp("tiny", "Tiny")
+    app.route("POST", "/", tenant=False)(lambda request: {})
+    for route in app.routes:  # as the app layer marks a cron or event function's routes
+        route.internal = route.template in ("/", "/metrics")
+    document = app.openapi()
+    run = document["paths"]["/"]["post"]
+    assert run["security"] == [{"internalToken": []}] and {"401", "403"} <= set(run["responses"])
+    assert document["components"]["securitySchemes"]["internalToken"]["scheme"] == "bearer"
+    assert "security" not in document["paths"]["/healthz"]["get"]

@@ -96,6 +96,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
                    "description": "the tenant's CRM token (secret crm-token-<slug>)"},
     "sandboxShop": {"type": "http", "scheme": "basic",
                     "description": "any shop id as the user, the sandbox secret as the password"},
+    "internalToken": {"type": "http", "scheme": "bearer",
+                      "description": "the platform's internal credential (secret internal-token): "
+                                     "cron, connectors and metrics scrapers only"},
 }
 
 
@@ -185,7 +188,20 @@ def _error_statuses(route: Route, doc: Doc) -> dict[int, tuple[Media, ...]]:
         add(422)
     if route.regex.groupindex:
         add(404)  # a parameter the router cannot take as one segment matches no route
+    if route.body is not None or doc.body is not None:
+        add(413)  # larger than the edge's body limit
+    if route.body is not None:
+        add(415)  # a body that is not JSON
+    if _internal(route):
+        add(401)  # no internal credential
+        add(403)  # a wrong one
     return {status: tuple(media) for status, media in statuses.items()}
+
+
+def _internal(route: Route) -> bool:
+    """Whether only the platform's own callers may use the route (``Route.internal``, where the
+    app layer has it)."""
+    return bool(getattr(route, "internal", False))
 
 
 def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
@@ -196,8 +212,9 @@ def _operation(route: Route, components: dict[str, Any]) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": _schema(route.body, components)}}}
     elif doc.body is not None:
         operation["requestBody"] = {"required": doc.body_required, "content": _content((doc.body,), components)}
-    if doc.security:
-        operation["security"] = [{name: []} for name in doc.security]
+    security = doc.security + (("internalToken",) if _internal(route) else ())
+    if security:
+        operation["security"] = [{name: []} for name in security]
     successes = doc.responses if doc.responses is not None else {
         route.status: None if route.response is None else Media(JSON, route.response)}
     for status, media in sorted(successes.items()):
