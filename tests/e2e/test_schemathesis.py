@@ -157,8 +157,10 @@ def runtime(test_env) -> Iterator[Runtime]:
 class Real:
     """Things that exist in the runtime, so that some cases reach past "not found"."""
 
+    tenant_id: str
     sailing_id: str
     hold_token: str  # a live hold on HOLD_SEAT, for the example body of POST /orders
+    other_hold: str  # a live hold to read, extend and release
     order_id: str
     access_token: str
     payment_id: str
@@ -191,7 +193,8 @@ def _real_data(url: str, demo: Any) -> Real:
         "items": [{"seat_id": "main-C-1", "ticket_type": "adult"}]})
     assert order.status_code == 201, order.text
     created = order.json()
-    return Real(sailing_id=sailing, hold_token=hold([HOLD_SEAT]), order_id=created["id"],
+    return Real(tenant_id=demo.tenant_id, sailing_id=sailing, hold_token=hold([HOLD_SEAT]),
+                other_hold=hold(["main-E-1", "main-E-2"]), order_id=created["id"],
                 access_token=created["access_token"],
                 payment_id=created["payment"]["confirmation_url"].rsplit("/", 1)[1])
 
@@ -200,12 +203,16 @@ def _real_data(url: str, demo: Any) -> Real:
 def api_schema(runtime):
     real = runtime.real
     examples = {"sailing_id": [real.sailing_id], "tenant_slug": [runtime.tenant], "provider": ["mock"],
-                "order_id": [real.order_id], "payment_id": [real.payment_id], "token": [real.hold_token]}
+                "order_id": [real.order_id], "payment_id": [real.payment_id], "token": [real.other_hold]}
     bodies = {
         "POST /function/lock-seat/holds": {"sailing_id": real.sailing_id, "seat_ids": ["main-D-1", "main-D-2"]},
         "POST /function/create-order/orders": {
             "hold_token": real.hold_token, "customer": {"name": "Иван", "phone": "+79991234567"},
             "items": [{"seat_id": HOLD_SEAT, "ticket_type": "child"}]},
+        "POST /function/payment-webhook/{provider}/{tenant_slug}": {
+            "type": "notification", "event": "payment.succeeded", "object": {"id": real.payment_id}},
+        "POST /function/issue-documents": {
+            "type": "order.paid", "tenant": real.tenant_id, "data": {"order_id": real.order_id}},
     }
     url = runtime.url
     config = schemathesis.Config.from_dict({
@@ -229,15 +236,15 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 
 def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
     """What a real caller sends: the tenant, and the credential the operation's ``security``
-    names (the sandbox's Basic auth, the internal token). Test controls that queue faults use
-    a shop of their own, so that the faults they queue (5xx answers on purpose) never reach
-    the API calls fuzzed here."""
+    names (the sandbox's Basic auth as the tenant's shop, the internal token). Test controls
+    that queue faults use a shop of their own, so that the faults they queue (5xx answers on
+    purpose) never reach the API calls fuzzed here."""
     headers = {"X-Tenant": runtime.tenant}
     schemes = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
     if "internalToken" in schemes:
         headers["Authorization"] = f"Bearer {INTERNAL_TOKEN}"
     elif "sandboxShop" in schemes:
-        shop = "fuzz-faults" if case.operation.label.endswith("/sandbox/faults") else "fuzz-shop"
+        shop = "fuzz-faults" if case.operation.label.endswith("/sandbox/faults") else runtime.tenant
         headers["Authorization"] = "Basic " + b64encode(f"{shop}:{SANDBOX_SECRET}".encode()).decode()
     elif "orderToken" in schemes and (case.path_parameters or {}).get("order_id") == runtime.real.order_id:
         headers["Authorization"] = f"Bearer {runtime.real.access_token}"
