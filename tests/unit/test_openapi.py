@@ -57,7 +57,7 @@ def test_builtin_routes_are_described(name: str) -> None:
 def test_path_parameters_are_one_non_empty_segment() -> None:
     parameters = spec("catalog")["paths"]["/sailings/{sailing_id}"]["get"]["parameters"]
     assert {"name": "sailing_id", "in": "path", "required": True,
-            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}} in parameters
+            "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/\x00-\x1f\x7f]+$"}} in parameters
 
 
 def test_optional_query_parameters_are_never_null() -> None:

@@ -52,8 +52,8 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content", 3
                 405: "Method not allowed", 409: "Conflict", 410: "Gone", 413: "Content too large",
                 415: "Unsupported media type", 422: "Unprocessable", 429: "Too many requests",
                 503: "Service unavailable"}
-# A path parameter is one segment: the router matches ``[^/]+``.
-_SEGMENT = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
+# A path parameter is one segment without control characters (what the router matches).
+_SEGMENT = {"type": "string", "minLength": 1, "pattern": r"^[^/\x00-\x1f\x7f]+$"}
 
 
 @dataclass(frozen=True)
