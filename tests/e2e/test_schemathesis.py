@@ -98,8 +98,9 @@ def _prefixed(document: dict[str, Any], function: str) -> tuple[dict[str, Any], 
 def merged_openapi(base_url: str, examples: dict[str, list[str]],
                    bodies: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One OpenAPI document of every function as served at ``GET /function/<name>/openapi.json``,
-    with real ids as ``examples`` of the parameters named in ``examples`` and a valid body as
-    the ``example`` of the operations in ``bodies`` (the examples phase sends them)."""
+    with real ids as ``examples`` of the parameters named in ``examples`` (``name``, or
+    ``function:name`` for one function's) and a valid body as the ``example`` of the operations
+    in ``bodies`` (the examples phase sends them)."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     security: dict[str, Any] = {}
@@ -117,9 +118,9 @@ def merged_openapi(base_url: str, examples: dict[str, list[str]],
             if f"{method.upper()} {path}" in bodies:
                 operation["requestBody"]["content"]["application/json"]["example"] = bodies[f"{method.upper()} {path}"]
             for parameter in operation.get("parameters", []):
-                if parameter["name"] in examples:
-                    parameter["examples"] = {f"real-{i}": {"value": v} for i, v in
-                                             enumerate(examples[parameter["name"]])}
+                values = examples.get(f"{path.split('/')[2]}:{parameter['name']}", examples.get(parameter["name"]))
+                if values:
+                    parameter["examples"] = {f"real-{i}": {"value": v} for i, v in enumerate(values)}
     for definition in schemas.values():
         for name, field in definition.get("properties", {}).items():
             if name in examples:
@@ -137,7 +138,7 @@ def runtime(test_env) -> Iterator[Runtime]:
     slug = f"fuzz-{uuid.uuid4().hex[:8]}"
     engine = create_engine(test_env.database_url)
     with engine.begin() as conn:
-        demo = build_demo(conn, slug=slug, hosts=(f"{slug}.example.test",), days=2,
+        demo = build_demo(conn, slug=slug, hosts=(_host(slug),), days=2,
                           start=FakeClock().now.astimezone(ZONE).date() + timedelta(days=1))
     engine.dispose()
     port = free_port()
@@ -176,9 +177,15 @@ class Runtime:
 HOLD_SEAT = "main-C-3"
 
 
+def _host(slug: str) -> str:
+    """The tenant's own host name: a buyer's browser names the tenant by it (``X-Tenant``
+    counts only from trusted proxies)."""
+    return f"{slug}.example.test"
+
+
 def _real_data(url: str, demo: Any) -> Real:
     """A hold and an order (with its sandbox payment) made through the functions themselves."""
-    headers = {"X-Tenant": demo.slug}
+    headers = {"Host": _host(demo.slug)}
     sailing = next(s["id"] for s in demo.sailings if s["seating"] == "assigned")
 
     def hold(seats: list[str]) -> str:
@@ -203,7 +210,7 @@ def _real_data(url: str, demo: Any) -> Real:
 def api_schema(runtime):
     real = runtime.real
     examples = {"sailing_id": [real.sailing_id], "tenant_slug": [runtime.tenant], "provider": ["mock"],
-                "order_id": [real.order_id], "payment_id": [real.payment_id], "token": [real.other_hold]}
+                "order_id": [real.order_id], "payment_id": [real.payment_id], "lock-seat:token": [real.other_hold]}
     bodies = {
         "POST /function/lock-seat/holds": {"sailing_id": real.sailing_id, "seat_ids": ["main-D-1", "main-D-2"]},
         "POST /function/create-order/orders": {
@@ -235,11 +242,11 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 
 
 def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
-    """What a real caller sends: the tenant, and the credential the operation's ``security``
+    """What a real caller sends: the tenant's host, and the credential the operation's ``security``
     names (the sandbox's Basic auth as the tenant's shop, the internal token). Test controls
     that queue faults use a shop of their own, so that the faults they queue (5xx answers on
     purpose) never reach the API calls fuzzed here."""
-    headers = {"X-Tenant": runtime.tenant}
+    headers = {"Host": _host(runtime.tenant)}
     schemes = {name for requirement in case.operation.definition.raw.get("security", []) for name in requirement}
     if "internalToken" in schemes:
         headers["Authorization"] = f"Bearer {INTERNAL_TOKEN}"
