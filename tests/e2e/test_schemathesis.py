@@ -137,9 +137,9 @@ def runtime(test_env) -> Iterator[Runtime]:
 
     slug = f"fuzz-{uuid.uuid4().hex[:8]}"
     engine = create_engine(test_env.database_url)
+    day = FakeClock().now.astimezone(ZONE).date() + timedelta(days=1)
     with engine.begin() as conn:
-        demo = build_demo(conn, slug=slug, hosts=(_host(slug),), days=2,
-                          start=FakeClock().now.astimezone(ZONE).date() + timedelta(days=1))
+        demo = build_demo(conn, slug=slug, hosts=(_host(slug),), days=2, start=day)
     engine.dispose()
     port = free_port()
     base = f"http://127.0.0.1:{port}/function"
@@ -151,7 +151,7 @@ def runtime(test_env) -> Iterator[Runtime]:
            "INTERNAL_TOKEN": INTERNAL_TOKEN,
            "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
-        yield Runtime(url, demo.slug, _real_data(url, demo))
+        yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()))
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,7 @@ class Real:
     """Things that exist in the runtime, so that some cases reach past "not found"."""
 
     tenant_id: str
+    day: str  # a day with sailings, for the catalog
     sailing_id: str
     hold_token: str  # a live hold on HOLD_SEAT, for the example body of POST /orders
     other_hold: str  # a live hold to read, extend and release
@@ -183,7 +184,7 @@ def _host(slug: str) -> str:
     return f"{slug}.example.test"
 
 
-def _real_data(url: str, demo: Any) -> Real:
+def _real_data(url: str, demo: Any, day: str) -> Real:
     """A hold and an order (with its sandbox payment) made through the functions themselves."""
     headers = {"Host": _host(demo.slug)}
     sailing = next(s["id"] for s in demo.sailings if s["seating"] == "assigned")
@@ -200,7 +201,7 @@ def _real_data(url: str, demo: Any) -> Real:
         "items": [{"seat_id": "main-C-1", "ticket_type": "adult"}]})
     assert order.status_code == 201, order.text
     created = order.json()
-    return Real(tenant_id=demo.tenant_id, sailing_id=sailing, hold_token=hold([HOLD_SEAT]),
+    return Real(tenant_id=demo.tenant_id, day=day, sailing_id=sailing, hold_token=hold([HOLD_SEAT]),
                 other_hold=hold(["main-E-1", "main-E-2"]), order_id=created["id"],
                 access_token=created["access_token"],
                 payment_id=created["payment"]["confirmation_url"].rsplit("/", 1)[1])
@@ -209,8 +210,9 @@ def _real_data(url: str, demo: Any) -> Real:
 @pytest.fixture(scope="module")
 def api_schema(runtime):
     real = runtime.real
-    examples = {"sailing_id": [real.sailing_id], "tenant_slug": [runtime.tenant], "provider": ["mock"],
-                "order_id": [real.order_id], "payment_id": [real.payment_id], "lock-seat:token": [real.other_hold]}
+    examples = {"catalog:date": [real.day], "sailing_id": [real.sailing_id], "tenant_slug": [runtime.tenant],
+                "provider": ["mock"], "order_id": [real.order_id], "payment_id": [real.payment_id],
+                "lock-seat:token": [real.other_hold]}
     bodies = {
         "POST /function/lock-seat/holds": {"sailing_id": real.sailing_id, "seat_ids": ["main-D-1", "main-D-2"]},
         "POST /function/create-order/orders": {
