@@ -6,6 +6,7 @@ token returned at creation. The rules live in ``prichal.services.checkout``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
@@ -14,10 +15,12 @@ from prichal.bootstrap import container, function_app
 from prichal.domain.contacts import control_character
 from prichal.domain.errors import InvalidInput
 from prichal.domain.money import format_rub
-from prichal.domain.orders import Customer, Order, Payment
+from prichal.domain.orders import Customer, Order, OrderStatus, Payment, PaymentStatus
+from prichal.domain.vat import VatRate
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.clients import client_id, client_of
 from prichal.entrypoints.fields import Email, Text
+from prichal.entrypoints.openapi import HTML, Header, Media, describe
 from prichal.services.checkout import ItemRequest, OrderRequest
 
 app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
@@ -25,8 +28,19 @@ app = function_app("create-order", "Orders", "Orders from holds, with VAT per li
 PHONE = r"^\+?[0-9]{10,15}$"
 
 
+MONEY = r"^-?[0-9]+\.[0-9]{2}$"
+
+
+def _one_of_needed(*fields: str) -> dict[str, Any]:
+    """``anyOf`` in the JSON schema for "at least one of these, not empty" (a model validator checks it)."""
+    return {"anyOf": [{"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                      for name in fields]}
+
+
 class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The buyer: a name and an email or a phone (or both) for the receipt."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_needed("email", "phone"))
     name: Text = Field(min_length=1, max_length=200)
     email: Email | None = Field(default=None, max_length=254, description="RFC 5322/6531; stored normalised")
     phone: Text | None = Field(default=None, pattern=PHONE)
@@ -39,7 +53,9 @@ class CustomerIn(BaseModel):
 
 
 class ItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One line: the ticket type or the tariff id (or both) and, on assigned seating, the seat."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_needed("ticket_type", "tariff_id"))
     seat_id: Text | None = Field(default=None, max_length=64, description="assigned seating: one item per held seat")
     ticket_type: Text | None = Field(default=None, max_length=32, description="adult, child, concession, ...")
     tariff_id: Text | None = Field(default=None, max_length=36)
@@ -58,6 +74,50 @@ class OrderCreate(BaseModel):
     customer: CustomerIn
     items: list[ItemIn] = Field(min_length=1, max_length=50)
     return_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+
+
+class CustomerView(BaseModel):
+    name: str
+    email: str | None
+    phone: str | None
+
+
+class ItemView(BaseModel):
+    position: int
+    seat_id: str | None
+    ticket_type: str
+    tariff_id: str
+    description: str
+    price: str = Field(pattern=MONEY)
+    vat_rate: VatRate
+    vat_amount: str = Field(pattern=MONEY)
+
+
+class PaymentView(BaseModel):
+    id: str
+    provider: str
+    status: PaymentStatus
+    confirmation_url: str | None = Field(description="where the buyer pays")
+
+
+class OrderView(BaseModel):
+    id: str
+    number: int
+    status: OrderStatus
+    sailing_id: str
+    customer: CustomerView
+    items: list[ItemView]
+    total: str = Field(pattern=MONEY)
+    vat_total: str = Field(pattern=MONEY)
+    currency: str
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    payment: PaymentView | None
+
+
+class OrderCreated(OrderView):
+    access_token: str = Field(description="the buyer's key to GET /orders/{id}: Authorization: Bearer <token>")
 
 
 def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
@@ -82,7 +142,10 @@ def order_view(order: Order, payment: Payment | None) -> dict[str, Any]:
     }
 
 
-@app.route("POST", "/orders", body=OrderCreate, status=201, errors=(403, 404, 409, 429, 503))
+@app.route("POST", "/orders", body=OrderCreate, response=OrderCreated, status=201,
+           errors=(403, 404, 409, 410, 429, 503))
+@describe(headers=(Header("Idempotency-Key", "the same key answers the first answer again (at most 64 characters)"),
+                   Header("X-Client-Id", "the buyer as the storefront names it")))
 def create_order(request: Request, body: OrderCreate) -> Response:
     """Create an order from a hold and start its payment (send an Idempotency-Key)."""
     key = (request.header("Idempotency-Key") or "").strip() or None
@@ -107,7 +170,8 @@ def create_order(request: Request, body: OrderCreate) -> Response:
                     body={**order_view(placed.order, placed.payment), "access_token": placed.access_token})
 
 
-@app.route("GET", "/orders/{order_id}", errors=(403, 404))
+@app.route("GET", "/orders/{order_id}", response=OrderView, errors=(403, 404))
+@describe(security=("orderToken",))
 def read_order(request: Request, order_id: str) -> dict:
     """The order's status for its buyer: ``Authorization: Bearer <access_token>``."""
     auth = request.header("Authorization") or ""
@@ -117,6 +181,7 @@ def read_order(request: Request, order_id: str) -> dict:
 
 
 @app.route("GET", "/paid", tenant=False)
+@describe(responses={200: Media(HTML)})
 def paid_page(request: Request) -> Response:
     """Where the buyer lands after paying when the storefront gave no return_url."""
     return Response(body="<!doctype html><meta charset=utf-8><title>Спасибо</title>"

@@ -9,17 +9,56 @@ from __future__ import annotations
 
 import hmac
 from base64 import b64encode
+from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from pydantic import BaseModel, Field
 
 from prichal.bootstrap import container, function_app
 from prichal.config import read_secret
+from prichal.domain.documents import DocumentKind
 from prichal.domain.errors import Forbidden
 from prichal.domain.ticket_codes import PREFIX, public_key_pem
 from prichal.entrypoints.app import Request
+from prichal.entrypoints.openapi import describe
 
 app = function_app("documents", "Documents", "E-tickets, invoices and acts of an order; the ticket signing key.")
+
+
+class DocumentView(BaseModel):
+    kind: DocumentKind
+    number: str
+    issued_on: date
+    status: str = Field(description="pending (recorded, not stored yet) or stored")
+    sha256: str | None
+    size: int | None
+    url: str | None = Field(description="a presigned download link; null while the document is not stored")
+    s3_key: str | None = Field(default=None, description="staff only")
+
+
+class EmailView(BaseModel):
+    status: str = Field(description="pending, sending, sent or failed")
+    sent_at: str | None = Field(description="when the server accepted it")
+    attempts: int
+    recipient: str | None = Field(default=None, description="staff only")
+    last_error: str | None = Field(default=None, description="staff only")
+
+
+class OrderDocuments(BaseModel):
+    order_id: str
+    expires_in: int = Field(description="seconds the links stay valid")
+    documents: list[DocumentView]
+    email: EmailView | None
+
+
+class TicketKey(BaseModel):
+    algorithm: str
+    kid: str
+    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    public_key_pem: str
+    format: str
+    claims: str
 
 
 def _authorise(request: Request, order_id: str) -> str:
@@ -37,7 +76,8 @@ def _authorise(request: Request, order_id: str) -> str:
     return "buyer"
 
 
-@app.route("GET", "/orders/{order_id}/documents", errors=(403, 404))
+@app.route("GET", "/orders/{order_id}/documents", response=OrderDocuments, errors=(403, 404))
+@describe(security=("orderToken", "staffToken"))
 def order_documents(request: Request, order_id: str) -> dict[str, Any]:
     """The order's documents with presigned download URLs (buyer token or staff token)."""
     who = _authorise(request, order_id)
@@ -59,7 +99,7 @@ def order_documents(request: Request, order_id: str) -> dict[str, Any]:
     return answer
 
 
-@app.route("GET", "/ticket-key", tenant=False)
+@app.route("GET", "/ticket-key", tenant=False, response=TicketKey)
 def ticket_key(request: Request) -> dict[str, Any]:
     """The Ed25519 public key that verifies e-ticket QR codes offline."""
     signer = container().ticket_signer

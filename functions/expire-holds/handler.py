@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel
+
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.observability.metrics import REFUNDS_STUCK
@@ -22,7 +24,12 @@ from prichal.services.payments import count_stuck_refunds
 app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives their places back.", internal=True)
 
 
-@app.route("POST", "/", tenant=False)
+class Expired(BaseModel):
+    expired_orders: int
+    expired_holds: int
+
+
+@app.route("POST", "/", tenant=False, response=Expired, errors=(503,))
 def run(request: Request) -> dict:
     """Expire what is due (called by the cron connector with an empty body)."""
     c = container()

@@ -9,16 +9,45 @@ The rules live in ``prichal.services.documents``.
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.entrypoints.cloudevents import event_from_request
+from prichal.entrypoints.openapi import JSON, Media, describe
 
 app = function_app("issue-documents", "Issue documents",
                    "On order.paid: e-tickets with signed QR codes, invoice and act in S3; the buyer's email.",
                    internal=True)
 
 
-@app.route("POST", "/", tenant=False, errors=(404, 409, 422, 503))
+class PaidData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    order_id: str = Field(description="a UUID")
+
+
+class OrderPaidEvent(BaseModel):
+    """The ``order.paid`` event as the connector delivers it (other members are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["order.paid"]
+    tenant: str = Field(description="the tenant's id (a UUID)")
+    data: PaidData
+
+
+class Issued(BaseModel):
+    order_id: str
+    number: int
+    created: bool = Field(description="false when the documents had been recorded before (a redelivery)")
+    rendered: int = Field(description="documents drawn and stored by this call")
+    documents: int
+    email: str = Field(description="the email's outcome: sent, failed, ...")
+
+
+@app.route("POST", "/", tenant=False, response=Issued, errors=(404, 409, 422, 503))
+@describe(body=Media(JSON, OrderPaidEvent))
 def issue(request: Request) -> dict:
     """Issue the documents of the paid order an ``order.paid`` event names (idempotent)."""
     return container().documents.issue_for_event(event_from_request(request.body, request.headers))

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from prichal.bootstrap import container, function_app
-from prichal.domain.holds import Hold
+from prichal.domain.holds import Hold, HoldStatus
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.clients import client_of
 from prichal.entrypoints.fields import Text
+from prichal.entrypoints.openapi import Header, describe
 from prichal.services.holds import HoldRequest
 
 app = function_app("lock-seat", "Seat holds",
@@ -22,7 +23,11 @@ app = function_app("lock-seat", "Seat holds",
 
 
 class HoldCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Seats for assigned seating, a quantity for free seating (which one the sailing decides)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["seat_ids"], "properties": {"seat_ids": {"type": "array", "minItems": 1}}},
+        {"required": ["quantity"], "properties": {"quantity": {"type": "integer"}}}]})
     sailing_id: Text = Field(min_length=1, max_length=64)
     seat_ids: list[Text] | None = Field(default=None, description="assigned seating: the seats to hold")
     quantity: StrictInt | None = Field(default=None, ge=1, description="free seating: how many places")
@@ -33,7 +38,7 @@ class HoldView(BaseModel):
     sailing_id: str
     seat_ids: list[str]
     quantity: int
-    status: str
+    status: HoldStatus
     created_at: datetime
     expires_at: datetime
     extendable_until: datetime
@@ -51,7 +56,11 @@ def _utc(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+CLIENT = Header("X-Client-Id", "the buyer as the storefront names it (rate limits and caps count per buyer)")
+
+
 @app.route("POST", "/holds", body=HoldCreate, response=HoldView, status=201, errors=(404, 409, 429))
+@describe(headers=(CLIENT,))
 def create_hold(request: Request, body: HoldCreate) -> dict:
     """Hold seats (assigned seating) or a quantity of places (free seating). One buyer (a client
     id signed with the storefront key, else the address) holds at most a few seats per sailing."""

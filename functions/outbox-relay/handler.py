@@ -6,6 +6,8 @@ that missed (a broker outage, a crash between commit and publish).
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 
@@ -13,7 +15,11 @@ app = function_app("outbox-relay", "Outbox relay", "Publishes pending outbox eve
                    internal=True)
 
 
-@app.route("POST", "/", tenant=False)
+class Relayed(BaseModel):
+    published: int
+
+
+@app.route("POST", "/", tenant=False, response=Relayed, errors=(503,))
 def run(request: Request) -> dict:
     """Publish everything pending (called by the cron connector)."""
     c = container()

@@ -12,18 +12,43 @@ handled"; anything else makes the provider deliver again.
 from __future__ import annotations
 
 import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from prichal.adapters.payments.registry import accepted_providers
 from prichal.bootstrap import container, function_app
 from prichal.domain.errors import InvalidInput, NotFound, TenantUnknown
 from prichal.domain.webhook_tokens import token_matches
 from prichal.entrypoints.app import Request
+from prichal.entrypoints.openapi import JSON, Media, describe
 
 app = function_app("payment-webhook", "Payment notifications",
                    "Receives provider notifications and applies the re-read payment state.")
 
 
-@app.route("POST", "/{provider}/{tenant_slug}/{token}", tenant=False, errors=(400, 403, 404, 422, 503))
+class NotifiedObject(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1)
+
+
+class Notification(BaseModel):
+    """YooKassa's notification; only ``event`` and ``object.id`` are read, the rest is re-read."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["notification"]
+    event: Literal["payment.succeeded", "payment.waiting_for_capture", "payment.canceled", "refund.succeeded"]
+    object: NotifiedObject
+
+
+class Handled(BaseModel):
+    status: str
+    outcome: str = Field(description="what the re-read state did: paid, no-change, stale, unknown-payment, ...")
+
+
+@app.route("POST", "/{provider}/{tenant_slug}/{token}", tenant=False, response=Handled,
+           errors=(400, 403, 404, 422, 503))
+@describe(body=Media(JSON, Notification))
 def notify(request: Request, provider: str, tenant_slug: str, token: str) -> dict:
     """A provider notification (YooKassa format) to the tenant's secret URL."""
     c = container()

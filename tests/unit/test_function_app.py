@@ -370,7 +370,8 @@ def test_openapi_has_every_route(app):
     assert {"201", "400", "404", "422"} <= set(create["responses"])
     assert "ThingIn" in spec["components"]["schemas"] and "Problem" in spec["components"]["schemas"]
     read = spec["paths"]["/things/{thing_id}"]["get"]
-    assert {"name": "thing_id", "in": "path", "required": True, "schema": {"type": "string"}} in read["parameters"]
+    assert {"name": "thing_id", "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/\x00-\x1f\x7f]+$"}} in read["parameters"]
     listing = spec["paths"]["/things"]["get"]
     assert any(p["name"] == "limit" and p["in"] == "query" for p in listing["parameters"])
 

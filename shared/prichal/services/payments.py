@@ -406,7 +406,7 @@ def _parse_notification(body: Any) -> tuple[str, str]:
             {"loc": ["type"], "type": "value_error", "msg": "must be 'notification'"}])
     event = body.get("event")
     obj = body.get("object")
-    if event not in PAYMENT_EVENTS | REFUND_EVENTS:
+    if not isinstance(event, str) or event not in PAYMENT_EVENTS | REFUND_EVENTS:  # {} is unhashable
         raise InvalidInput("unsupported notification event", errors=[
             {"loc": ["event"], "type": "value_error", "msg": f"one of {sorted(PAYMENT_EVENTS | REFUND_EVENTS)}"}])
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
