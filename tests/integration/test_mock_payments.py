@@ -403,3 +403,20 @@ def test_an_unusable_return_url_is_refused_when_the_payment_is_created(sandbox: 
     assert (error["type"], error["code"], error["parameter"]) == ("error", "invalid_request",
                                                                   "confirmation.return_url")
     assert error["description"].startswith("confirmation.return_url: ")
+
+
+def test_concurrent_decisions_on_one_payment_leave_one_winner(client: YooKassaClient, sandbox: Sandbox,
+                                                              shop: str) -> None:
+    """The row lock of the durable store: pay and decline at once, exactly one is applied."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        payment = create(client)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(sandbox.decide, [payment.confirmation_url] * 2, ["pay", "decline"]))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses in ([200, 409], [303, 409]), statuses
+        final = client.get_payment(payment.id).status
+        assert final == ("succeeded" if 303 in statuses else "canceled")
+        events = [b["object"]["id"] for b in sandbox.sink.bodies(sandbox.hook_path(shop))]
+        assert events.count(payment.id) == 1
