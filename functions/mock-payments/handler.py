@@ -17,7 +17,8 @@ from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.openapi import FORM, HTML, JSON, F, Header, Media, describe
 from prichal_sandbox.bootstrap import sandbox_payments
-from prichal_sandbox.pages import STATUS_TEXT, checkout_page, message_page
+from prichal_sandbox.pages import checkout_page, message_page, outcome_page
+from prichal_sandbox.return_urls import location
 from prichal_sandbox.service import (
     Answer,
     FaultsControl,
@@ -200,29 +201,36 @@ def _html(status: int, page: str) -> Response:
     return Response(status=status, body=page, content_type=HTML)
 
 
+def _return_uri(payment: dict) -> str | None:
+    return location((payment.get("confirmation") or {}).get("return_url"))
+
+
 @app.route("GET", "/pay/{payment_id}", tenant=False, errors=(404,))
 @describe(responses={200: Media(HTML)}, errors=Media(HTML))
 def confirmation_page(request: Request, payment_id: str) -> Response:
-    """The page a confirmation_url opens: pay or decline."""
+    """The page a confirmation_url opens: pay or decline; once decided, the outcome."""
     try:
-        return _html(200, checkout_page(sandbox().checkout(payment_id)))
+        payment = sandbox().checkout(payment_id)
     except SandboxError as exc:
         return _html(exc.status, message_page("Платёж не найден", exc.description))
+    return _html(200, checkout_page(payment, _return_uri(payment)))
 
 
 @app.route("POST", "/pay/{payment_id}", tenant=False, status=303, errors=(400, 404, 409))
 @describe(responses={303: None, 200: Media(HTML)}, errors=Media(HTML), body=Media(FORM, Decision))
 def decide(request: Request, payment_id: str) -> Response:
-    """The buyer's decision (form field ``decision=pay|decline``); back to the shop's return_url."""
+    """The buyer's decision (form field ``decision=pay|decline``): once paid, back to the shop's
+    return_url (as an ASCII URI); declined, or without a return URL, a page with the outcome."""
     form = parse_qs(request.body.decode("utf-8", "replace"))
+    decision = (form.get("decision") or [""])[0]
     try:
-        payment = sandbox().decide(payment_id, (form.get("decision") or [""])[0])
+        payment = sandbox().decide(payment_id, decision)
     except SandboxError as exc:
         return _html(exc.status, message_page("Платёж не принят", exc.description))
-    return_url = (payment.get("confirmation") or {}).get("return_url")
-    if return_url:
-        return Response(status=303, headers={"Location": return_url})
-    return _html(200, message_page("Готово", f"Платёж {STATUS_TEXT[payment['status']]}."))
+    back = _return_uri(payment)
+    if back and payment["paid"]:
+        return Response(status=303, headers={"Location": back})
+    return _html(200, outcome_page(payment, decision == "decline", back))
 
 
 # --- test controls (see prichal_sandbox.service) ------------------------------------------

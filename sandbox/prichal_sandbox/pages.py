@@ -36,8 +36,31 @@ def _page(title: str, content: str) -> str:
             f"<body><main>{content}</main></body></html>")
 
 
-def checkout_page(payment: dict[str, Any]) -> str:
-    """The confirmation page: shop, amount, description; buttons only while it is pending."""
+def outcome(payment: dict[str, Any], declined: bool = False) -> tuple[str, str]:
+    """What became of a decided payment, as the buyer should read it: paid, declined, canceled."""
+    status = payment["status"]
+    if status == "succeeded":
+        refunded = (payment.get("refunded_amount") or {}).get("value")
+        return "Оплачено", "Платёж оплачен." + (f" Возвращено {format_rub(refunded)}." if refunded else "")
+    if status == "waiting_for_capture":
+        return "Оплачено", "Платёж оплачен и ожидает подтверждения магазином."
+    if status == "canceled":
+        if declined:
+            return "Оплата отменена", "Вы отказались от оплаты. Деньги не списаны."
+        if (payment.get("cancellation_details") or {}).get("party") == "merchant":
+            return "Платёж отменён", "Магазин отменил платёж. Деньги не списаны."
+        return "Оплата отменена", ("Платёж не оплачен: от него отказались или время на оплату истекло. "
+                                   "Деньги не списаны.")
+    return "Оплата заказа", f"Платёж {STATUS_TEXT.get(status, status)}."
+
+
+def _back(return_uri: str | None) -> str:
+    return f'<p><a href="{escape(return_uri, quote=True)}">Вернуться в магазин</a></p>' if return_uri else ""
+
+
+def checkout_page(payment: dict[str, Any], return_uri: str | None = None) -> str:
+    """The confirmation page: shop, amount, description; buttons while it is pending, else the
+    outcome (with a link back to the shop when it gave a return URL)."""
     shop = (payment.get("recipient") or {}).get("account_id", "")
     rows = [
         '<p class="test">Тестовая оплата: деньги не списываются.</p>',
@@ -51,9 +74,16 @@ def checkout_page(payment: dict[str, Any]) -> str:
                     '<button class="pay" type="submit">Оплатить</button></form>'
                     '<form method="post"><input type="hidden" name="decision" value="decline">'
                     '<button class="decline" type="submit">Отказаться</button></form>')
-    else:
-        rows.append(f"<p>Платёж {escape(STATUS_TEXT.get(payment['status'], payment['status']))}.</p>")
-    return _page("Оплата заказа", "<h1>Оплата заказа</h1>" + "".join(rows))
+        return _page("Оплата заказа", "<h1>Оплата заказа</h1>" + "".join(rows))
+    title, text = outcome(payment)
+    rows += [f"<p>{escape(text)}</p>", _back(return_uri)]
+    return _page(title, f"<h1>{escape(title)}</h1>" + "".join(rows))
+
+
+def outcome_page(payment: dict[str, Any], declined: bool, return_uri: str | None) -> str:
+    """The answer to the buyer's decision when it does not go back to the shop at once."""
+    title, text = outcome(payment, declined)
+    return _page(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{_back(return_uri)}")
 
 
 def message_page(title: str, text: str) -> str:

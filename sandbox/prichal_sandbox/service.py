@@ -18,8 +18,11 @@ first request is still running answers 202 ``processing``. Amounts must be strin
 ``{"type": "error", "id", "code", "description", "parameter"}``.
 
 Buyer: ``confirmation_url`` is ``<mock_payments_public_url>/pay/{id}``, a page with
-"Оплатить" / "Отказаться". Paying makes the payment ``succeeded`` (``waiting_for_capture``
-when created with ``capture: false``); declining cancels it with
+"Оплатить" / "Отказаться". ``return_url`` must be an absolute http(s) URL without control
+characters (else 400, ``parameter: confirmation.return_url``); an IRI is sent as an ASCII URI
+(``return_urls``). After paying, the buyer is sent back to it (303); after declining, and
+without a return URL, the page shows the outcome (with a link back). Paying makes the payment
+``succeeded`` (``waiting_for_capture`` when created with ``capture: false``); declining cancels it with
 ``{"party": "yoo_money", "reason": "expired_on_confirmation"}`` -- YooKassa has no
 "declined by buyer" reason; a buyer who never confirms is cancelled by YooKassa with this
 documented pair, which is what checkout must handle. Each change that YooKassa notifies about
@@ -67,10 +70,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
 from prichal.domain.webhook_tokens import webhook_token
 from prichal.entrypoints.fields import StrictText, Text
+from prichal_sandbox.return_urls import as_uri
 from prichal_sandbox.store import Record, SandboxStore
 
 NOTIFY_ATTEMPTS = 3
@@ -135,6 +139,14 @@ class Amount(BaseModel):
 class Confirmation(BaseModel):
     type: Literal["redirect"]
     return_url: StrictText | None = Field(default=None, max_length=2048)
+
+    @field_validator("return_url")
+    @classmethod
+    def _usable_as_location(cls, value: str | None) -> str | None:
+        """Refused now, not when the buyer who has paid is sent back (a bare 500 then)."""
+        if value:
+            as_uri(value)
+        return value
 
 
 Metadata = dict[Annotated[Text, Field(max_length=32)], Annotated[StrictText, Field(max_length=512)]]

@@ -150,7 +150,9 @@ def test_declined_payment_cancels_the_order_and_frees_the_seats(gateway, demo, e
     sailing = assigned_sailing(demo)
     hold = _hold(gateway, demo, {"sailing_id": sailing, "seat_ids": ["main-C-1"]})
     created = _order(gateway, demo, _order_body(hold["token"], ("main-C-1",), ("adult",))).json()
-    _pay(created["payment"]["confirmation_url"], decision="decline")
+    declined = _pay(created["payment"]["confirmation_url"], decision="decline")
+    # The buyer reads the real outcome, not the shop's «Оплата принята» page it used to be sent to.
+    assert declined.status_code == 200 and "Оплата отменена" in declined.text and "принята" not in declined.text
     events(created["id"], "order.cancelled")
     assert _read_order(gateway, demo, created)["status"] == "cancelled"
     again = _hold(gateway, demo, {"sailing_id": sailing, "seat_ids": ["main-C-1"]}, client="buyer-2")

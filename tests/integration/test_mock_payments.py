@@ -101,7 +101,14 @@ def test_paying_a_two_stage_payment_waits_for_capture(client: YooKassaClient, sa
 
 def test_declining_cancels_and_notifies(client: YooKassaClient, sandbox: Sandbox, shop: str) -> None:
     payment = create(client)
-    assert sandbox.decide(payment.confirmation_url, "decline").status_code == 303
+    answer = sandbox.decide(payment.confirmation_url, "decline")
+    # Not sent back to a shop page that would thank for a payment: the outcome, with a link back.
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "Оплата отменена" in answer.text and "Вы отказались от оплаты" in answer.text
+    assert "Оплачено" not in answer.text and "принят" not in answer.text
+    assert f'<a href="{RETURN_URL}">Вернуться в магазин</a>' in answer.text
+    page = requests.get(payment.confirmation_url, timeout=30)
+    assert page.status_code == 200 and "Оплата отменена" in page.text and "Оплатить" not in page.text
 
     stored = client.get_payment(payment.id)
     assert (stored.status, stored.paid, stored.cancellation_reason) == ("canceled", False,
@@ -117,7 +124,8 @@ def test_without_return_url_the_buyer_sees_a_done_page(client: YooKassaClient, s
     payment = client.create_payment(amount=Decimal("10.00"), description="x", return_url="", metadata={},
                                     receipt=None, idempotence_key=str(uuid.uuid4()))
     answer = sandbox.decide(payment.confirmation_url, "pay")
-    assert answer.status_code == 200 and "оплачен" in answer.text
+    assert answer.status_code == 200 and "Оплачено" in answer.text and "Платёж оплачен." in answer.text
+    assert "Вернуться в магазин" not in answer.text
 
 
 def test_a_decision_on_a_decided_payment_is_a_conflict(client: YooKassaClient, sandbox: Sandbox,
@@ -358,3 +366,57 @@ def test_the_sandbox_schema_is_created_idempotently(test_env: RunEnv) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- return URLs: sent back as an ASCII URI, refused when unusable --------------------------
+
+IRI = "https://магазин.рф/заказ/7?имя=Анна Мария#итог"
+IRI_AS_URI = ("https://xn--80aairftm.xn--p1ai/%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7/7"
+              "?%D0%B8%D0%BC%D1%8F=%D0%90%D0%BD%D0%BD%D0%B0%20%D0%9C%D0%B0%D1%80%D0%B8%D1%8F#%D0%B8%D1%82%D0%BE%D0%B3")
+
+
+def test_a_non_ascii_return_url_is_sent_back_encoded(client: YooKassaClient, sandbox: Sandbox, shop: str) -> None:
+    payment = create(client, return_url=IRI)
+    assert client.get_payment(payment.id).raw["confirmation"]["return_url"] == IRI  # echoed as given
+    answer = sandbox.decide(payment.confirmation_url, "pay")
+    assert answer.status_code == 303, answer.text  # was a bare 500 (a non-ASCII Location) after paying
+    assert answer.headers["Location"] == IRI_AS_URI
+    assert client.get_payment(payment.id).status == "succeeded"
+    page = requests.get(payment.confirmation_url, timeout=30)
+    assert page.status_code == 200 and "Оплачено" in page.text
+    assert f'<a href="{IRI_AS_URI}">Вернуться в магазин</a>' in page.text
+
+
+@pytest.mark.parametrize("return_url", [
+    "https://shop.example.test/paid\r\nSet-Cookie: session=evil", "https://shop.example.test/\x00",
+    "https://shop.example.test/\x7f", "https://shop.example.test/\x85", "https://shop.example.test/\t",
+    "javascript:alert(1)", "/orders/7/paid", "https://shop.example.test:99999/", "https://bad host.example/",
+])
+def test_an_unusable_return_url_is_refused_when_the_payment_is_created(sandbox: Sandbox, shop: str,
+                                                                       return_url: str) -> None:
+    body = {"amount": {"value": "100.00", "currency": "RUB"}, "capture": True,
+            "confirmation": {"type": "redirect", "return_url": return_url}}
+    answer = post(sandbox, "/v3/payments", shop=shop, key=str(uuid.uuid4()), body=body)
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"].startswith("application/json")
+    error = answer.json()
+    assert (error["type"], error["code"], error["parameter"]) == ("error", "invalid_request",
+                                                                  "confirmation.return_url")
+    assert error["description"].startswith("confirmation.return_url: ")
+
+
+def test_concurrent_decisions_on_one_payment_leave_one_winner(client: YooKassaClient, sandbox: Sandbox,
+                                                              shop: str) -> None:
+    """The row lock of the durable store: pay and decline at once, exactly one is applied."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        payment = create(client)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(sandbox.decide, [payment.confirmation_url] * 2, ["pay", "decline"]))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses in ([200, 409], [303, 409]), statuses
+        final = client.get_payment(payment.id).status
+        assert final == ("succeeded" if 303 in statuses else "canceled")
+        events = [b["object"]["id"] for b in sandbox.sink.bodies(sandbox.hook_path(shop))]
+        assert events.count(payment.id) == 1
