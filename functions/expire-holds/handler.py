@@ -26,7 +26,10 @@ app = function_app("expire-holds", "Hold expiry", "Marks expired holds and gives
 
 class Expired(BaseModel):
     expired_orders: int
+    settled_orders: int
+    deferred_orders: int
     expired_holds: int
+    refunds_stuck: int
 
 
 @app.route("POST", "/", tenant=False, response=Expired, errors=(503,))

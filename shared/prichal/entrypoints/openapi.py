@@ -188,8 +188,8 @@ def _error_statuses(route: Route, doc: Doc) -> dict[int, tuple[Media, ...]]:
         add(422)
     if route.regex.groupindex:
         add(404)  # a parameter the router cannot take as one segment matches no route
-    if doc.body is not None:
-        add(422)  # a body the handler parses itself: a NUL anywhere in it, or not what it needs
+    if route.method != "GET":
+        add(422)  # FunctionApp refuses a NUL anywhere in a body (also one the handler parses itself)
     if route.body is not None or doc.body is not None:
         add(413)  # larger than the edge's body limit
     if route.body is not None:
