@@ -183,10 +183,15 @@ def read_order(request: Request, order_id: str) -> dict:
 @app.route("GET", "/paid", tenant=False)
 @describe(responses={200: Media(HTML)})
 def paid_page(request: Request) -> Response:
-    """Where the buyer lands after paying when the storefront gave no return_url."""
-    return Response(body="<!doctype html><meta charset=utf-8><title>Спасибо</title>"
-                         "<h1>Спасибо! Оплата принята в обработку.</h1>"
-                         "<p>Билеты придут на вашу почту, как только платёж подтвердится.</p>",
+    """Where the buyer lands after the payment page when the storefront gave no return_url.
+
+    The provider sends the buyer back whatever happened (paid, declined, abandoned) and the page
+    knows no order (an access token never travels in a URL), so it claims no outcome: it says
+    where the outcome will come from."""
+    return Response(body="<!doctype html><meta charset=utf-8><title>Возврат из оплаты</title>"
+                         "<h1>Вы вернулись со страницы оплаты</h1>"
+                         "<p>Если платёж прошёл, билеты придут на вашу почту в течение нескольких минут. "
+                         "Если вы отказались от оплаты, заказ отменится сам, а места вернутся в продажу.</p>",
                     content_type="text/html; charset=utf-8")
 
 

@@ -200,3 +200,13 @@ def test_an_idempotency_key_with_a_control_character_is_refused(container, demo,
                     headers={"Idempotency-Key": "key\x00"})
     assert answer.status == 422 and answer.json["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     assert _written(owner_engine, demo.tenant_id) == before
+
+
+def test_the_landing_page_after_paying_claims_no_outcome(container):
+    """The provider sends a buyer back after declining too: the default return page must not say
+    the payment was accepted (issue #8, item 10)."""
+    page = call("create-order", "GET", "/paid")
+    text = page.raw.decode()
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "принят" not in text and "Спасибо" not in text
+    assert "отказались от оплаты" in text and "билеты придут" in text
