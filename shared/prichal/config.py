@@ -248,7 +248,8 @@ class Settings(BaseSettings):
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"
-    otel_exporter: str = Field(default="none", description="none | console")
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="none | console | otlp (OTLP over HTTP to OTEL_EXPORTER_OTLP_ENDPOINT)")
     # Share of new traces recorded; unset: all when exporting, none otherwise. A caller's
     # sampled traceparent is always followed.
     otel_sample_ratio: float | None = None

@@ -2,8 +2,9 @@
 
 Every request gets a span context, so logs always carry a trace id; spans are recorded
 (sampled) only when a caller's ``traceparent`` says so or for ``OTEL_SAMPLE_RATIO`` of new
-traces, and exported where ``OTEL_EXPORTER`` says (``console`` here; an OTLP exporter can
-be added in production by installing it and adding it in ``configure_tracing``). Without an
+traces, and exported where ``OTEL_EXPORTER`` says: ``console``, or ``otlp`` (OTLP over
+HTTP/protobuf to the collector at ``OTEL_EXPORTER_OTLP_ENDPOINT``, which the exporter reads
+itself, e.g. ``http://otel-collector.monitoring.svc.cluster.local:4318``). Without an
 exporter nothing is recorded for new traces: recording costs time on every request.
 """
 
@@ -32,6 +33,10 @@ def configure_tracing(service: str, exporter: str = "none", sample_ratio: float 
                               sampler=ParentBased(TraceIdRatioBased(ratio)))
     if exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     global _tracer
     _tracer = None  # look it up again from the new provider
