@@ -6,10 +6,11 @@ Per sailing (keys share a hash tag, ``{sail:<id>}``):
 - ``taken``   set   seats with a live ticket (reserved by an unpaid order, or sold), a
               copy of PostgreSQL refreshed every ``taken_ttl``; ``taken:loaded`` marks it
               complete, so after a restart or a flush the scripts ask for a reload
-- ``owners``  hash  token -> ``"<quantity>|<expires_ms>|<holder>"``   whose claims count
-              against the per-client cap (``holder``: the signed client id, else the address);
-              a released or expired hold stops counting, one that became an order counts
-              until its own expiry
+- ``owners``  hash  ``h:<holder>`` -> ``"<token>|<quantity>|<expires_ms>;..."`` the claims
+              that count against the holder's cap (``holder``: the signed client id, else
+              the address), and ``t:<token>`` -> its holder; a hold reads only its own
+              holder's claims, so a busy sailing costs it nothing more. A released or expired
+              hold stops counting, one that became an order counts until its own expiry
 - ``ver``     a version every change increments; rendered seat maps are cached under
               ``seatmap:<version>``, so a payload built from older state is never served
 Per hold: ``hold:<token>`` hash (sailing, seats, quantity, client, created, expires,
@@ -55,44 +56,67 @@ end
 local function keep(key, ttl)
   if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
 end
-local function parse_owner(v)
-  local qty, exp, holder = string.match(v, '^(%d+)|(%d+)|(.*)$')
-  return tonumber(qty), tonumber(exp), holder
-end
--- Places the holder's other live claims on this sailing hold (expired entries are pruned).
-local function held_by(key, holder, token, now)
-  local total = 0
-  local entries = redis.call('HGETALL', key)
-  for i = 1, #entries, 2 do
-    local qty, exp, who = parse_owner(entries[i + 1])
-    if exp <= now then
-      redis.call('HDEL', key, entries[i])
-    elseif who == holder and entries[i] ~= token then
-      total = total + qty
+-- The holder's claims as {token, quantity, expires}, expired ones left out (and forgotten).
+local function claims_of(key, holder, now)
+  local live, kept = {}, {}
+  for token, qty, exp in string.gmatch(redis.call('HGET', key, 'h:' .. holder) or '', '([^|;]+)|(%d+)|(%d+)') do
+    if tonumber(exp) > now then
+      live[#live + 1] = {token, tonumber(qty), tonumber(exp)}
+      kept[#kept + 1] = token .. '|' .. qty .. '|' .. exp
+    else
+      redis.call('HDEL', key, 't:' .. token)
     end
   end
-  return total
+  return live, kept
+end
+local function store_claims(key, holder, kept)
+  if #kept == 0 then redis.call('HDEL', key, 'h:' .. holder)
+  else redis.call('HSET', key, 'h:' .. holder, table.concat(kept, ';')) end
 end
 -- The cap check: nil when within it (cap 0 = none), else what the holder already holds.
 local function over_cap(key, holder, token, now, quantity, cap)
   cap = tonumber(cap)
   if cap <= 0 or holder == '' then return nil end
-  local held = held_by(key, holder, token, now)
+  local held = 0
+  for _, claim in ipairs((claims_of(key, holder, now))) do
+    if claim[1] ~= token then held = held + claim[2] end
+  end
   if held + quantity > cap then return held end
   return nil
 end
-local function own(key, holder, token, quantity, expires, ttl)
+-- Replace the token's claim by (quantity, expires); quantity 0 drops it.
+local function set_claim(key, holder, token, quantity, expires, now)
+  local live = claims_of(key, holder, now)
+  local kept = {}
+  for _, claim in ipairs(live) do
+    if claim[1] ~= token then kept[#kept + 1] = claim[1] .. '|' .. claim[2] .. '|' .. claim[3] end
+  end
+  if tonumber(quantity) > 0 then kept[#kept + 1] = token .. '|' .. quantity .. '|' .. expires end
+  store_claims(key, holder, kept)
+end
+local function own(key, holder, token, quantity, expires, ttl, now)
   if holder == '' then return end
-  redis.call('HSET', key, token, quantity .. '|' .. expires .. '|' .. holder)
+  set_claim(key, holder, token, quantity, expires, now)
+  redis.call('HSET', key, 't:' .. token, holder)
   keep(key, ttl)
 end
-local function move_owner(key, token, expires, ttl)
-  local v = redis.call('HGET', key, token)
-  if v then
-    local qty, _, holder = parse_owner(v)
-    redis.call('HSET', key, token, qty .. '|' .. expires .. '|' .. holder)
-    keep(key, ttl)
+local function claim_quantity(key, holder, token, now)
+  for _, claim in ipairs((claims_of(key, holder, now))) do
+    if claim[1] == token then return claim[2] end
   end
+  return nil
+end
+local function move_owner(key, token, expires, ttl, now)
+  local holder = redis.call('HGET', key, 't:' .. token)
+  if not holder then return end
+  local qty = claim_quantity(key, holder, token, now)
+  if qty then set_claim(key, holder, token, qty, expires, now); keep(key, ttl) end
+end
+local function disown(key, token, now)
+  local holder = redis.call('HGET', key, 't:' .. token)
+  if not holder then return end
+  set_claim(key, holder, token, 0, 0, now)
+  redis.call('HDEL', key, 't:' .. token)
 end
 """
 
@@ -128,7 +152,7 @@ for i = 14, #ARGV do
   seats[#seats + 1] = ARGV[i]
 end
 keep(KEYS[1], ARGV[4])
-own(KEYS[8], ARGV[12], token, #seats, ARGV[3], ARGV[4])
+own(KEYS[8], ARGV[12], token, #seats, ARGV[3], ARGV[4], now)
 redis.call('HSET', KEYS[5], 'sailing', ARGV[8], 'seats', table.concat(seats, ','), 'quantity', #seats,
            'client', ARGV[6], 'created', ARGV[7], 'expires', ARGV[3], 'status', 'active')
 redis.call('PEXPIRE', KEYS[5], ARGV[5])
@@ -160,7 +184,7 @@ end
 if held + quantity > limit then return {0, math.max(limit - held, 0)} end
 redis.call('HSET', KEYS[1], token, quantity .. '|' .. ARGV[3])
 keep(KEYS[1], ARGV[4])
-own(KEYS[5], ARGV[10], token, quantity, ARGV[3], ARGV[4])
+own(KEYS[5], ARGV[10], token, quantity, ARGV[3], ARGV[4], now)
 bump(KEYS[2])
 return {1, held + quantity}
 """
@@ -188,7 +212,7 @@ else
   redis.call('HSET', KEYS[2], token, ARGV[5] .. '|' .. ARGV[3])
   keep(KEYS[2], ARGV[4])
 end
-move_owner(KEYS[5], token, ARGV[3], ARGV[4])
+move_owner(KEYS[5], token, ARGV[3], ARGV[4], now)
 bump(KEYS[3])
 return 1
 """
@@ -201,7 +225,7 @@ return 1
 RELEASE = _COMMON + """
 local token = ARGV[1]
 local removed = redis.call('HDEL', KEYS[2], token)
-if ARGV[2] ~= 'ordered' then redis.call('HDEL', KEYS[7], token) end
+if ARGV[2] ~= 'ordered' then disown(KEYS[7], token, 0) end  -- 0: prune nothing here; the next hold does
 for i = 3, #ARGV do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v then
