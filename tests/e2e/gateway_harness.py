@@ -39,6 +39,21 @@ INTERNAL = {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
 WEBHOOK_URL_KEY = "e2e-webhook-url-key"
 
 
+# e2e runs are many buyers from one address and one client id: the per-buyer limits would
+# stand in their way (tests/integration/test_buyer_limits.py tests those).
+NO_BUYER_LIMITS = {"HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
+                   "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
+                   "HOLD_MAX_SEATS_PER_CLIENT": "0"}
+
+
+def sandbox_env(port: int) -> dict[str, str]:
+    """A runtime on ``port`` whose sandbox provider, notifications and return page are its own."""
+    base = f"http://127.0.0.1:{port}/function"
+    return {"MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3", "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
+            "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
+            "DEFAULT_RETURN_URL": f"{base}/create-order/paid"}
+
+
 def tenant_host(slug: str) -> dict[str, str]:
     """The header a buyer's browser sends on a tenant's storefront host (tests' tenants have ``<slug>.example.test``).
 

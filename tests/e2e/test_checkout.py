@@ -16,7 +16,16 @@ from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
 from tests.conftest import assigned_sailing, bound_queue, free_sailing
-from tests.e2e.gateway_harness import INTERNAL, free_port, run_gateway, tenant_host, wait_for, webhook_url
+from tests.e2e.gateway_harness import (
+    INTERNAL,
+    NO_BUYER_LIMITS,
+    free_port,
+    run_gateway,
+    sandbox_env,
+    tenant_host,
+    wait_for,
+    webhook_url,
+)
 
 SANDBOX_SECRET = "sandbox-secret"
 
@@ -24,15 +33,7 @@ SANDBOX_SECRET = "sandbox-secret"
 @pytest.fixture(scope="module")
 def gateway(test_env):
     port = free_port()
-    base = f"http://127.0.0.1:{port}/function"
-    env = {**test_env.as_environ(),
-           "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3",
-           "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
-           "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
-           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
-           "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
-           "HOLD_MAX_SEATS_PER_CLIENT": "0"}
+    env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 

@@ -6,8 +6,6 @@ real Basic auth with the tenant's shop id and secret, notifications to
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 import uuid
 from base64 import b64encode
 
@@ -15,9 +13,9 @@ import pytest
 import requests
 
 from prichal.admin import main as admin
-from tests.conftest import ROOT, assigned_sailing
+from tests.conftest import assigned_sailing
 from tests.e2e.gateway_harness import INTERNAL, WEBHOOK_URL_KEY, free_port, run_gateway, tenant_host, wait_for
-from tests.e2e.test_runtimes import Served, functions_framework
+from tests.e2e.test_runtimes import start_function
 
 SECRET = "yk-e2e-secret-" + uuid.uuid4().hex[:8]
 
@@ -30,17 +28,13 @@ def ports():
 @pytest.fixture(scope="module")
 def fake_yookassa(test_env, ports):
     port = ports["yookassa"]
-    env = {**os.environ, **test_env.as_environ(), "PYTHONUNBUFFERED": "1",
-           "REDIS_PREFIX": test_env.redis_prefix + "yk:", "MOCK_PAYMENTS_SECRET": SECRET,
-           "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "WEBHOOK_URL_KEY": WEBHOOK_URL_KEY,
-           "MOCK_PAYMENTS_NOTIFY_URL":
-               f"http://127.0.0.1:{ports['gateway']}/function/payment-webhook/yookassa/{{shop_id}}/{{webhook_token}}"}
-    log = tempfile.NamedTemporaryFile(prefix="prichal-fake-yookassa-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        [functions_framework(), "--target", "main", "--source", "functions/mock-payments/handler.py",
-         "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    served = Served("fake-yookassa", f"http://127.0.0.1:{port}", process, log)
+    served = start_function("mock-payments", {
+        **os.environ, **test_env.as_environ(), "REDIS_PREFIX": test_env.redis_prefix + "yk:",
+        "MOCK_PAYMENTS_SECRET": SECRET, "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOK_URL_KEY": WEBHOOK_URL_KEY,
+        "MOCK_PAYMENTS_NOTIFY_URL":
+            f"http://127.0.0.1:{ports['gateway']}/function/payment-webhook/yookassa/{{shop_id}}/{{webhook_token}}"},
+        port, label="fake-yookassa")
     served.wait_ready()
     yield served
     served.stop()

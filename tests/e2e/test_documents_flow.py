@@ -20,7 +20,15 @@ from prichal.admin import main as admin
 from prichal_localrun.dead_letters import DeadLetters
 from tests.conftest import RABBITMQ_URL, assigned_sailing
 from tests.documents_support import pdf_text
-from tests.e2e.gateway_harness import INTERNAL, free_port, run_gateway, tenant_host, wait_for
+from tests.e2e.gateway_harness import (
+    INTERNAL,
+    NO_BUYER_LIMITS,
+    free_port,
+    run_gateway,
+    sandbox_env,
+    tenant_host,
+    wait_for,
+)
 from tests.e2e.test_checkout import _hold, _order, _order_body, _pay
 
 
@@ -32,15 +40,8 @@ def mail_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def gateway(test_env, mail_dir):
     port = free_port()
-    base = f"http://127.0.0.1:{port}/function"
-    env = {**test_env.as_environ(),
-           "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3", "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
-           "DEFAULT_RETURN_URL": f"{base}/create-order/paid", "MAIL_SINK_DIR": str(mail_dir),
-           "MAIL_SINK_PORT": str(free_port()), "SMTP_HOST": "", "CONNECTOR_RETRY_BASE_MS": "200",
-           "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000",
-           "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
-           "HOLD_MAX_SEATS_PER_CLIENT": "0"}
+    env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS, "MAIL_SINK_DIR": str(mail_dir),
+           "MAIL_SINK_PORT": str(free_port()), "SMTP_HOST": "", "CONNECTOR_RETRY_BASE_MS": "200"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 

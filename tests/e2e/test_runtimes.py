@@ -28,6 +28,7 @@ import yaml
 
 from tests.conftest import FakeClock, assigned_sailing
 from tests.conftest import TestEnv as RunEnv
+from tests.e2e.gateway_harness import NO_BUYER_LIMITS
 from tests.support import call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,18 +101,22 @@ class Served:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def serve(name: str, function: dict[str, Any], test_env: RunEnv) -> Served:
-    port = free_port()
-    environment = {str(k): str(v) for k, v in (function.get("environment") or {}).items() if "${" not in str(v)}
-    env = {**os.environ, **environment, **test_env.as_environ(),
-           "PYTHONUNBUFFERED": "1", "HOLD_RATE_LIMIT_PER_MINUTE": "1000", "ORDER_RATE_LIMIT_PER_MINUTE": "0",
-           "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0", "HOLD_MAX_SEATS_PER_CLIENT": "0"}
-    log = tempfile.NamedTemporaryFile(prefix=f"prichal-ff-{name}-", suffix=".log", delete=False)
+def start_function(name: str, env: dict[str, str], port: int | None = None, label: str | None = None) -> Served:
+    """``functions/<name>/handler.py`` under functions-framework on loopback (not yet ready:
+    call ``wait_ready``); ``env`` is its whole environment."""
+    port = port or free_port()
+    label = label or name
+    log = tempfile.NamedTemporaryFile(prefix=f"prichal-ff-{label}-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [functions_framework(), "--target", "main", "--source", f"functions/{name}/handler.py",
          "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return Served(name, f"http://127.0.0.1:{port}", process, log)
+        cwd=ROOT, env={"PYTHONUNBUFFERED": "1", **env}, stdout=log, stderr=subprocess.STDOUT)
+    return Served(label, f"http://127.0.0.1:{port}", process, log)
+
+
+def serve(name: str, function: dict[str, Any], test_env: RunEnv) -> Served:
+    environment = {str(k): str(v) for k, v in (function.get("environment") or {}).items() if "${" not in str(v)}
+    return start_function(name, {**os.environ, **environment, **test_env.as_environ(), **NO_BUYER_LIMITS})
 
 
 @pytest.fixture(scope="module")

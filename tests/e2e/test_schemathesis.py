@@ -32,7 +32,14 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine
 
 from prichal.domain.webhook_tokens import webhook_token
-from tests.e2e.gateway_harness import INTERNAL_TOKEN, WEBHOOK_URL_KEY, free_port, run_gateway
+from tests.e2e.gateway_harness import (
+    INTERNAL_TOKEN,
+    NO_BUYER_LIMITS,
+    WEBHOOK_URL_KEY,
+    free_port,
+    run_gateway,
+    sandbox_env,
+)
 
 FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
              "expire-holds", "outbox-relay", "issue-documents")
@@ -121,15 +128,8 @@ def runtime(test_env) -> Iterator[Runtime]:
         demo = build_demo(conn, slug=slug, hosts=(_host(slug),), days=2, start=day)
     engine.dispose()
     port = free_port()
-    base = f"http://127.0.0.1:{port}/function"
-    env = {**test_env.as_environ(),
-           "MOCK_PAYMENTS_API_URL": f"{base}/mock-payments/v3",
-           "MOCK_PAYMENTS_PUBLIC_URL": f"{base}/mock-payments",
-           "MOCK_PAYMENTS_NOTIFY_URL": f"{base}/payment-webhook/mock/{{shop_id}}/{{webhook_token}}",
-           "DEFAULT_RETURN_URL": f"{base}/create-order/paid",
-           "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000",
-           "ORDER_RATE_LIMIT_PER_MINUTE": "0", "ORDER_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
-           "HOLD_MAX_SEATS_PER_CLIENT": "0"}
+    env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS,
+           "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()))
 

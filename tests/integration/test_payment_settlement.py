@@ -6,8 +6,6 @@ order whose payment may have succeeded a moment ago (item 12)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 import uuid
 from decimal import Decimal
 
@@ -18,8 +16,8 @@ from sqlalchemy import select
 from prichal.adapters.db import tables as t
 from prichal.adapters.payments.yookassa import YooKassaClient
 from prichal.admin import main as admin
-from tests.conftest import ROOT, assigned_sailing
-from tests.e2e.test_runtimes import Served, free_port, functions_framework
+from tests.conftest import assigned_sailing
+from tests.e2e.test_runtimes import free_port, start_function
 from tests.sandbox_harness import WebhookSink, serving
 from tests.support import call, internal
 
@@ -34,15 +32,10 @@ def fake_yookassa(test_env):
     sink = WebhookSink()  # its notifications are not needed: the tests deliver them by hand
     with serving(sink) as sink_url:
         port = free_port()
-        env = {**os.environ, **test_env.as_environ(), "PYTHONUNBUFFERED": "1",
-               "REDIS_PREFIX": test_env.redis_prefix + "yk-settle:", "MOCK_PAYMENTS_SECRET": SECRET,
-               "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "MOCK_PAYMENTS_NOTIFY_URL": sink_url + "/hook/{shop_id}"}
-        log = tempfile.NamedTemporaryFile(prefix="prichal-fake-yookassa-", suffix=".log", delete=False)
-        process = subprocess.Popen(
-            [functions_framework(), "--target", "main", "--source", "functions/mock-payments/handler.py",
-             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        served = Served("fake-yookassa", f"http://127.0.0.1:{port}", process, log)
+        served = start_function("mock-payments", {
+            **os.environ, **test_env.as_environ(), "REDIS_PREFIX": test_env.redis_prefix + "yk-settle:",
+            "MOCK_PAYMENTS_SECRET": SECRET, "MOCK_PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "MOCK_PAYMENTS_NOTIFY_URL": sink_url + "/hook/{shop_id}"}, port, label="fake-yookassa")
         served.wait_ready()
         yield served
         served.stop()
