@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from prichal.adapters.db import tables as t
 from prichal.domain.client_ids import sign_client_id
-from tests.conftest import REDIS_URL, assigned_sailing, free_sailing
+from tests.conftest import assigned_sailing, free_sailing
 from tests.support import call, signed_client_id
 
 CAP = 5
@@ -17,21 +17,12 @@ CUSTOMER = {"name": "Анна", "email": "anna@example.test"}
 
 
 @pytest.fixture
-def capped(test_env, clock):
-    """The process container with the production-like limits this module tests."""
-    from prichal.bootstrap import Container, use_container
-    from prichal.config import Settings
-
-    settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
-                        events_exchange=test_env.events_exchange, hold_rate_limit_per_minute=1000,
-                        hold_rate_limit_per_address_per_minute=1000, hold_max_seats_per_client=CAP,
-                        order_rate_limit_per_minute=2, order_rate_limit_per_address_per_minute=3,
-                        trusted_proxy_hops=1)  # in-process calls stand for the stack behind its edge
-    c = Container(settings, clock=clock)
-    use_container(c)
-    yield c
-    use_container(None)
-    c.close()
+def capped(container):
+    """The process container with the production-like limits this module tests (set before
+    anything reads them: the container builds its services on first use)."""
+    s = container.settings
+    s.hold_max_seats_per_client, s.order_rate_limit_per_minute, s.order_rate_limit_per_address_per_minute = CAP, 2, 3
+    return container
 
 
 def _hold(demo, body: dict, client_id: str | None = None, address: str | None = None):

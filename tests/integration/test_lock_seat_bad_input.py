@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from prichal.adapters.db import tables as t
 from prichal.domain.webhook_tokens import webhook_token
-from tests.conftest import REDIS_URL, assigned_sailing, free_sailing
+from tests.conftest import assigned_sailing, free_sailing
 from tests.support import Answer, call, internal, signed_client_id
 
 PROBLEM = "application/problem+json"
@@ -331,18 +331,9 @@ def test_extending_a_released_hold_is_410(container, owner_engine, demo):
 
 # --- rate limit -----------------------------------------------------------------------------
 @pytest.fixture
-def limited_container(test_env, clock):
-    from prichal.bootstrap import Container, use_container
-    from prichal.config import Settings
-
-    settings = Settings(database_url=test_env.database_url, redis_url=REDIS_URL, redis_prefix=test_env.redis_prefix,
-                        events_exchange=test_env.events_exchange, hold_rate_limit_per_minute=3,
-                        trusted_proxy_hops=1)
-    c = Container(settings, clock=clock)
-    use_container(c)
-    yield c
-    use_container(None)
-    c.close()
+def limited_container(container):
+    container.settings.hold_rate_limit_per_minute = 3  # before the hold service reads it
+    return container
 
 
 def test_rate_limit(limited_container, owner_engine, demo):
