@@ -218,7 +218,7 @@ class FunctionApp:
             return problem_response(413, door.too_large(policy.max_body_bytes, len(request.body)))
         if route.body is not None and request.body.strip() and not door.is_json(request.header("Content-Type")):
             return problem_response(415, door.not_json(request.header("Content-Type")))
-        nul = _nul_in_request(params, request.query, request.body if route.body is None else b"")
+        nul = _nul_in_request(request.query, request.body if route.body is None else b"")
         if nul is not None:
             return nul
         try:
@@ -333,12 +333,10 @@ def _nul_problem(loc: list[str | int]) -> Response:
         [{"loc": loc, "type": "string_nul", "msg": "NUL characters are not allowed"}]))
 
 
-def _nul_in_request(params: Mapping[str, str], query: Mapping[str, str], own_body: bytes) -> Response | None:
-    """A NUL in the path or query, or in a JSON body that the handler parses itself (webhooks,
-    events: only looked into when it holds the escape ``\\u0000``, as raw NULs are not JSON)."""
-    for name, value in params.items():
-        if "\x00" in value:
-            return _nul_problem(["path", name])
+def _nul_in_request(query: Mapping[str, str], own_body: bytes) -> Response | None:
+    """A NUL in the query, or in a JSON body that the handler parses itself (webhooks, events:
+    only looked into when it holds the escape ``\\u0000``, as raw NULs are not JSON). A path
+    parameter never holds one: the router matches no control character (``_compile``)."""
     for name, value in query.items():
         if "\x00" in str(name) or "\x00" in str(value):
             return _nul_problem([name])
