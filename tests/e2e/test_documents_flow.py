@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from base64 import b64encode
+from decimal import Decimal
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from prichal.adapters.db import tables as t
 from prichal.admin import main as admin
+from prichal.domain.events import OrderPaid
 from prichal_localrun.dead_letters import DeadLetters
 from tests.conftest import RABBITMQ_URL, assigned_sailing
 from tests.documents_support import pdf_text
@@ -104,7 +106,9 @@ def test_redelivered_order_paid_makes_nothing_new(gateway, demo, mail_dir, test_
     before = wait_for(lambda: (d := _documents(gateway, demo, created))["email"] and
                       d["email"]["status"] == "sent" and d, timeout=120, message="documents and email")
     event = {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": demo.tenant_id,
-             "occurred_at": "2026-01-01T00:00:00+00:00", "data": {"order_id": created["id"]}}
+             "occurred_at": "2026-01-01T00:00:00+00:00",
+             "data": OrderPaid(order_id=created["id"], number=created["number"], total=Decimal(created["total"]),
+                               currency="RUB", sailing_id=assigned_sailing(demo)).to_data()}
     _publish(test_env.events_exchange, event)
     again = requests.post(f"{gateway}/function/issue-documents", json=event, headers=INTERNAL, timeout=60)
     assert again.status_code == 200 and again.json()["created"] is False and again.json()["rendered"] == 0

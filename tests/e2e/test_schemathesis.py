@@ -202,7 +202,9 @@ def api_schema(runtime):
         "POST /function/payment-webhook/{provider}/{tenant_slug}/{token}": {
             "type": "notification", "event": "payment.succeeded", "object": {"id": real.payment_id}},
         "POST /function/issue-documents": {
-            "type": "order.paid", "tenant": real.tenant_id, "data": {"order_id": real.order_id}},
+            "type": "order.paid", "tenant": real.tenant_id, "data": {
+                "order_id": real.order_id, "number": 1, "total": "1000.00", "currency": "RUB",
+                "sailing_id": real.sailing_id}},
     }
     url = runtime.url
     config = schemathesis.Config.from_dict({

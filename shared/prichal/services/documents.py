@@ -38,6 +38,7 @@ from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.smtp_mailer import MailPermanentFailure, MailTemporaryFailure
 from prichal.adapters.templates import Templates
 from prichal.domain import documents as docs
+from prichal.domain import events
 from prichal.domain.catalog import Sailing
 from prichal.domain.contacts import BadAddress, recipient, without_control_characters
 from prichal.domain.documents import DocumentKind, IssuedDocument, Requisites
@@ -351,13 +352,14 @@ def _duration(seconds: int) -> str:
     return f"{max(1, seconds // 60)} мин."
 
 
-def _parse_event(event: Any) -> tuple[str, str]:
+def _parse_event(message: Any) -> tuple[str, str]:
     """Tenant and order of an ``order.paid`` message; anything else is a permanent error."""
-    if not isinstance(event, dict) or event.get("type") != "order.paid" or not isinstance(event.get("data"), dict):
+    event = events.parse(message)
+    if not isinstance(event, events.OrderPaid):
         raise InvalidInput("not an order.paid event", errors=[
             {"loc": ["body", "type"], "type": "value_error", "msg": "expected an order.paid event"}])
-    tenant_id = canonical_uuid(str(event.get("tenant", "")))
-    order_id = canonical_uuid(str(event["data"].get("order_id", "")))
+    tenant_id = canonical_uuid(str(message.get("tenant", "")))
+    order_id = canonical_uuid(event.order_id)
     if tenant_id is None or order_id is None:
         raise InvalidInput("the event names no valid tenant or order", errors=[
             {"loc": ["body", "tenant" if tenant_id is None else "data.order_id"], "type": "uuid_parsing",

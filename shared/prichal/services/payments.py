@@ -34,6 +34,7 @@ from prichal.adapters.payments.deadline import Deadline, provider_deadline
 from prichal.adapters.payments.registry import PaymentNotConfigured
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.errors import Forbidden, InvalidInput, Unavailable
+from prichal.domain.events import OrderCancelled, OrderExpired, OrderPaid
 from prichal.domain.orders import Order, OrderStatus, Payment, PaymentAccount, PaymentStatus, TicketStatus
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.tenants import Tenant
@@ -265,9 +266,9 @@ class PaymentService:
     def _mark_paid(uow: UnitOfWork, order: Order, now: datetime, late: bool) -> None:
         uow.orders.set_status(order.id, order.status.moved_to(OrderStatus.PAID), now)
         uow.log.record("order.paid", "order", order.id, "system", order.id, late=late, total=str(order.total))
-        uow.outbox.add("order.paid", {"order_id": order.id, "number": order.number, "total": str(order.total),
-                                      "currency": order.currency, "sailing_id": order.sailing_id},
-                       headers=dict(inject_context({})))
+        uow.outbox.add_event(OrderPaid(order_id=order.id, number=order.number, total=order.total,
+                                       currency=order.currency, sailing_id=order.sailing_id),
+                             headers=dict(inject_context({})))
 
     def _canceled(self, uow: UnitOfWork, order: Order, now: datetime, effects: Effects, reason: str | None) -> str:
         if order.status is not OrderStatus.AWAITING_PAYMENT:
@@ -396,8 +397,9 @@ def release_order(uow: UnitOfWork, order: Order, status: OrderStatus, now: datet
         uow.holds.return_places(order.sailing_id, len(order.items))
     uow.orders.set_status(order.id, order.status.moved_to(status), now)
     uow.log.record(f"order.{status.value}", "order", order.id, actor, order.id, reason=reason)
-    uow.outbox.add(f"order.{status.value}", {"order_id": order.id, "number": order.number, "reason": reason},
-                   headers=dict(inject_context({})))
+    announced = OrderExpired if status is OrderStatus.EXPIRED else OrderCancelled
+    uow.outbox.add_event(announced(order_id=order.id, number=order.number, reason=reason),
+                         headers=dict(inject_context({})))
 
 
 def _parse_notification(body: Any) -> tuple[str, str]:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from prichal.domain.events import Event
+
 from .tables import order_log, outbox, processed_messages
 
 
@@ -38,6 +40,10 @@ class Outbox:
         return self.conn.execute(outbox.insert().values(
             tenant_id=self.tenant_id, type=event_type, data=data, headers=headers or {},
         ).returning(outbox.c.id)).scalar_one()
+
+    def add_event(self, event: Event, headers: dict[str, str] | None = None) -> str:
+        """The one way producers announce a state change (domain/events.py)."""
+        return self.add(event.type, event.to_data(), headers)
 
     def take_unpublished(self, limit: int) -> list[Any]:
         return list(self.conn.execute(
