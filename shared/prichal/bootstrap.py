@@ -13,22 +13,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from prichal.adapters.db.engine import make_app_engine
+from prichal.adapters.db.engine import make_app_engine, make_owner_engine
+from prichal.adapters.db.tenant_admin_repository import TenantAdminUnit
 from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.payments.base import PaymentProvider
-from prichal.adapters.payments.registry import account_for, client_for, webhook_allowlist
+from prichal.adapters.payments.registry import (
+    YOOKASSA_KEYS,
+    accepted_providers,
+    account_for,
+    client_for,
+    webhook_allowlist,
+)
 from prichal.adapters.rabbitmq import EventPublisher
+from prichal.adapters.redis_catalog import CatalogGenerations
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.adapters.smtp_mailer import SmtpMailer
 from prichal.adapters.templates import Templates
-from prichal.config import Settings, get_settings
+from prichal.config import Settings, get_settings, read_secret
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
@@ -40,6 +48,7 @@ from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
 from prichal.services.catalog import CatalogService
+from prichal.services.catalog_admin import CatalogAdmin, SailingCanceller
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
 from prichal.services.documents import DocumentService, DocumentSettings
@@ -47,6 +56,7 @@ from prichal.services.holds import HoldService
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.request_limits import RequestLimit
+from prichal.services.tenant_onboarding import TenantOnboarding
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -64,6 +74,13 @@ class MailNotConfigured(Unavailable):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def audit_log(conn: Connection, tenant_id: str | None) -> Any:
+    """The staff audit log of a tenant on ``conn`` (the staff module's, the one audit log)."""
+    from prichal.adapters.db.staff_repository import Audit
+
+    return Audit(conn, tenant_id)
 
 
 @dataclass
@@ -107,7 +124,11 @@ class Container:
 
     @cached_property
     def catalog_reader(self) -> CatalogReader:
-        return CatalogReader(self.uow, self.settings.catalog_cache_seconds)
+        return CatalogReader(self.uow, self.settings.catalog_cache_seconds, self.catalog_generations.current)
+
+    @cached_property
+    def catalog_generations(self) -> CatalogGenerations:
+        return CatalogGenerations(self.redis, self.settings.redis_prefix)
 
     @cached_property
     def holds(self) -> HoldService:
@@ -208,12 +229,37 @@ class Container:
                              email_lease=timedelta(seconds=s.email_lease_seconds)),
             self.now)
 
+    @cached_property
+    def owner_engine(self) -> Engine:
+        """The schema owner's engine: tenants and their hosts are written only by onboarding."""
+        return make_owner_engine(self.settings.database_url)
+
+    @cached_property
+    def tenant_onboarding(self) -> TenantOnboarding:
+        return TenantOnboarding(
+            unit=lambda: TenantAdminUnit(self.owner_engine, audit_log),
+            secret_found=lambda name: read_secret(name, bundle=YOOKASSA_KEYS) is not None,
+            accepted_providers=accepted_providers(self.settings),
+            forget=lambda tenant: self.tenant_resolver.forget())
+
+    @cached_property
+    def catalog_admin(self) -> CatalogAdmin:
+        return CatalogAdmin(uow=self.uow, invalidate=lambda tenant_id, sailing_ids: self.catalog_generations.bump(
+            tenant_id), cancel_sailing=self._sailing_canceller, clock=self.now)
+
+    def _sailing_canceller(self) -> SailingCanceller | None:
+        """The refund service's cancellation path, where it is deployed."""
+        refunds = getattr(self, "refunds", None)
+        return getattr(refunds, "cancel_sailing", None)
+
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]
 
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "owner_engine" in self.__dict__:
+            self.owner_engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
         if "publisher" in self.__dict__:
