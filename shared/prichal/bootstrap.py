@@ -40,6 +40,7 @@ from prichal.config import Settings, get_settings, read_secret
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
+from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.edge import EdgePolicy
@@ -48,7 +49,7 @@ from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
 from prichal.services.catalog import CatalogService
-from prichal.services.catalog_admin import CatalogAdmin, SailingCanceller
+from prichal.services.catalog_admin import CatalogAdmin
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
 from prichal.services.documents import DocumentService, DocumentSettings
@@ -258,12 +259,11 @@ class Container:
     @cached_property
     def catalog_admin(self) -> CatalogAdmin:
         return CatalogAdmin(uow=self.uow, invalidate=lambda tenant_id, sailing_ids: self.catalog_generations.bump(
-            tenant_id), cancel_sailing=self._sailing_canceller, clock=self.now)
+            tenant_id), cancel_sailing=self._cancel_sailing, clock=self.now)
 
-    def _sailing_canceller(self) -> SailingCanceller | None:
-        """The refund service's cancellation path, where it is deployed."""
-        refunds = getattr(self, "refunds", None)
-        return getattr(refunds, "cancel_sailing", None)
+    def _cancel_sailing(self, tenant: Tenant, sailing_id: str, actor: Any, reason: str) -> Any:
+        """The refund service's cancellation path (built only when a sailing is cancelled)."""
+        return self.refunds.cancel_sailing(tenant, sailing_id, actor, reason)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

@@ -4,7 +4,8 @@ Pure rules: the shape of a slug and of host names, the time zone, the tax system
 payment account (a *reference* to the secret key, never the key), the refund policy's
 known keys, and ``readiness``: the list of what keeps a tenant from opening sales. The
 requisites are checked by ``documents.requisites``, the one check invoices and acts use,
-and the brand by ``brand.brand_problems``, the one check templates rely on.
+the brand by ``brand.brand_problems``, the one check templates rely on, and the refund
+policy by ``refund_policy.check_policy``, the refund service's own.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .brand import brand_problems
 from .documents import MissingRequisites, requisites
+from .errors import InvalidInput
+from .refund_policy import check_policy
 from .vat import VatPeriod
 
 SLUG = re.compile(r"\A[a-z][a-z0-9-]{1,38}[a-z0-9]\Z")
@@ -99,23 +101,13 @@ def payment_problems(settings: Mapping[str, Any], accepted: tuple[str, ...]) -> 
     return problems
 
 
-def refund_policy_problems(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The keys the refund rules read today (``cutoff_hours``, ``fee_percent``); others are
-    kept as given for the refund service to read (it owns the policy)."""
-    problems = []
-    cutoff = policy.get("cutoff_hours")
-    if cutoff is not None and (not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 0 <= cutoff <= 24 * 365):
-        problems.append(error(["refund_policy", "cutoff_hours"], "malformed", "whole hours, 0 or more"))
-    fee = policy.get("fee_percent")
-    if fee is not None:
-        try:
-            value = Decimal(str(fee)) if isinstance(fee, str | int) and not isinstance(fee, bool) else None
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or not 0 <= value <= 100:
-            problems.append(error(["refund_policy", "fee_percent"], "malformed",
-                                  'a percentage from "0" to "100" as a string'))
-    return problems
+def refund_policy_problems(policy: Any) -> list[dict[str, Any]]:
+    """The refund rules' own check (``refund_policy.check_policy``: the refund service owns the policy)."""
+    try:
+        check_policy(policy)
+    except InvalidInput as exc:
+        return exc.errors
+    return []
 
 
 def brand_errors(brand: Mapping[str, Any]) -> list[dict[str, Any]]:

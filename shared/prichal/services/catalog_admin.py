@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from prichal.domain.catalog import SailingStatus
-from prichal.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from prichal.domain.errors import Conflict, InvalidInput, NotFound
 from prichal.domain.ids import canonical_uuid
 from prichal.domain.money import format_rub
 from prichal.domain.schedule import (
@@ -104,10 +104,10 @@ def view(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 class CatalogAdmin:
     def __init__(self, *, uow: Callable[[str], AbstractContextManager[CatalogUnit]],
                  invalidate: Callable[[str, list[str] | None], None],
-                 cancel_sailing: Callable[[], SailingCanceller | None], clock: Callable[[], datetime]) -> None:
+                 cancel_sailing: SailingCanceller, clock: Callable[[], datetime]) -> None:
         self._uow = uow
         self._invalidate = invalidate
-        self._canceller = cancel_sailing
+        self._cancel_sailing = cancel_sailing
         self._now = clock
 
     # --- reads ---------------------------------------------------------------------------
@@ -329,26 +329,15 @@ class CatalogAdmin:
         return view("sailings", row)
 
     def cancel(self, actor: Any, tenant: Tenant, sailing_id: str, reason: str) -> dict[str, Any]:
-        """Cancel through the refund service, which refunds every buyer; without buyers and
-        before that service is deployed, the sailing is simply marked cancelled."""
-        canceller = self._canceller()
-        if canceller is not None:
-            progress = canceller(tenant, sailing_id, actor, reason)
-            self._invalidate(tenant.id, [sailing_id])
-            return {"sailing_id": sailing_id, "status": "cancelling", "progress": _plain(progress)}
+        """Cancel through the refund service (``container.refunds.cancel_sailing``): it marks the
+        sailing cancelled, refunds every paid order in full and audits; resumable."""
         with self._uow(tenant.id) as uow:
-            current = self._found(uow.catalog_admin, "sailings", sailing_id, for_update=True)
-            if current["status"] == SailingStatus.CANCELLED.value:
-                return {"sailing_id": current["id"], "status": "cancelled", "progress": None}
-            tickets = uow.catalog_admin.live_tickets(current["id"])
-            if tickets:
-                raise Unavailable("the sailing has buyers and the refund service is not available to refund them",
-                                  tickets=len(tickets))
-            uow.catalog_admin.update("sailings", current["id"], {"status": SailingStatus.CANCELLED.value})
-            uow.audit.record(actor, "catalog.sailing.cancelled", "sailing", current["id"], reason=reason)
-            uow.commit()
+            current = self._found(uow.catalog_admin, "sailings", sailing_id)
+        progress = self._cancel_sailing(tenant, current["id"], actor, reason)
         self._invalidate(tenant.id, [current["id"]])
-        return {"sailing_id": current["id"], "status": "cancelled", "progress": None}
+        plain = _plain(progress)
+        return {"sailing_id": current["id"], "status": "cancelled" if plain.get("status") == "done" else "cancelling",
+                "progress": plain}
 
     def _sailing_row(self, records: CatalogRecords, values: dict[str, Any]) -> dict[str, Any]:
         program = self._reference(records, "programs", values.get("program_id"), ["program_id"])
