@@ -134,7 +134,7 @@ def test_a_secret_that_is_not_mounted_is_missing(onboarding):
     ({"timezone": "Mars/Olympus"}, ["timezone"]),
     ({"brand": {"primary_color": "red;background:url(x)"}}, ["brand", "primary_color"]),
     ({"brand": {"logo_url": "http://plain.example/logo.png"}}, ["brand", "logo_url"]),
-    ({"refund_policy": {"cutoff_hours": -1}}, ["refund_policy", "cutoff_hours"]),
+    ({"refund_policy": {"tiers": "soon"}}, ["refund_policy", "tiers"]),
     ({"vat": {"rates": [{"valid_from": "2026-01-01", "rate": "18"}]}}, ["vat", "rates", 0, "rate"]),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(onboarding, store, values, loc):
