@@ -11,6 +11,7 @@
     python -m prichal.admin brand <slug> [--file brand.json]     # show, or merge in (checked first)
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
+    python -m prichal.admin staff-user <slug> --email E --name N [--role admin]   # staff: see prichal.cli_staff
     python -m prichal.admin tenant-onboard <slug> --name ... [--file tenant.json]   # see prichal.cli_tenants
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
@@ -50,7 +51,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_tenants
+from prichal import cli_staff, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("function", help="the function's name in stack.yml, e.g. issue-documents")
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
     dead.add_argument("--limit", type=int, default=100)
+    cli_staff.add_commands(commands)
     cli_tenants.add_commands(commands)
     return parser
 
@@ -106,8 +108,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in cli_tenants.COMMANDS:
-        return _with_container(cli_tenants.run, args)
+    if args.command in cli_staff.COMMANDS or args.command in cli_tenants.COMMANDS:
+        from prichal.bootstrap import container
+
+        return (cli_staff if args.command in cli_staff.COMMANDS else cli_tenants).run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):
@@ -143,17 +147,6 @@ def main(argv: list[str] | None = None) -> int:
                       or (args.command == "storefront-key" and args.rotate)):
         print("(functions cache tenants for a few seconds; the change applies right after)", file=sys.stderr)
     return code
-
-
-def _with_container(command: Any, args: argparse.Namespace) -> int:
-    """Run a ``cli_<area>.run`` with a process container (the services the API uses)."""
-    from prichal.bootstrap import Container
-
-    container = Container(get_settings())
-    try:
-        return command(args, container)
-    finally:
-        container.close()
 
 
 def _tenants(conn: Connection) -> int:
