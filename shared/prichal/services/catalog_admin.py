@@ -317,8 +317,9 @@ class CatalogAdmin:
         return {**diff, "capacity": capacity}
 
     def close_sales(self, actor: Any, tenant: Tenant, sailing_id: str) -> dict[str, Any]:
-        """Stop selling now (the sailing stays; reopen by setting sales_close_at later or null)."""
-        now = self._now()
+        """Stop selling now (the sailing stays; reopen by setting sales_close_at later or null).
+        The instant is floored to the second: a hold taken in the same millisecond is refused too."""
+        now = self._now().replace(microsecond=0)
         with self._uow(tenant.id) as uow:
             current = self._found(uow.catalog_admin, "sailings", sailing_id, for_update=True)
             row = uow.catalog_admin.update("sailings", current["id"], {"sales_close_at": now})
