@@ -35,7 +35,7 @@ from prichal.adapters.payments.registry import (
 )
 from prichal.adapters.rabbitmq import EventPublisher
 from prichal.adapters.redis_catalog import CatalogGenerations
-from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
 from prichal.adapters.smtp_mailer import SmtpMailer
 from prichal.adapters.templates import Templates
 from prichal.config import Settings, get_settings, read_secret
@@ -276,7 +276,10 @@ class Container:
     @cached_property
     def catalog_admin(self) -> CatalogAdmin:
         return CatalogAdmin(uow=self.uow, invalidate=lambda tenant_id, sailing_ids: self.catalog_generations.bump(
-            tenant_id), cancel_sailing=self._cancel_sailing, clock=self.now)
+            tenant_id), cancel_sailing=self._cancel_sailing, held_seats=self._held_seats, clock=self.now)
+
+    def _held_seats(self, tenant_id: str, sailing_id: str) -> set[str]:
+        return set(self.hold_store.held_seats(tenant_id, sailing_id, epoch_ms(self.now())))
 
     def _cancel_sailing(self, tenant: Tenant, sailing_id: str, actor: Any, reason: str) -> Any:
         """The refund service's cancellation path (built only when a sailing is cancelled)."""

@@ -150,6 +150,8 @@ def test_one_free_seating_sailing_and_its_deletion(admin, demo, owner_engine, cl
     assert in_the_past.status == 422
     naive = admin("POST", "/sailings", {**body, "departs_at": "2030-01-01T12:00:00"})
     assert naive.status == 422 and naive.json["errors"][0]["loc"] == ["departs_at"]
+    backwards = admin("POST", "/sailings", {**body, "sales_open_at": body["departs_at"]})
+    assert backwards.status == 422 and backwards.json["errors"][0]["loc"] == ["sales_open_at"]
     assert admin("DELETE", f"/sailings/{created.json['id']}").status == 204
 
     sold = free_sailing(demo)
@@ -213,6 +215,13 @@ def test_a_sold_sailing_keeps_its_time_and_only_moves_where_every_seat_survives(
     assert _written(owner_engine, demo.tenant_id) == before
 
     unsold = next(s["id"] for s in demo.sailings if s["seating"] == "assigned" and s["id"] != sailing)
+    buyer = {"X-Client-Id": "buyer-hold"}
+    hold = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=buyer,
+                body={"sailing_id": unsold, "seat_ids": ["main-C-3"]})
+    assert hold.status == 201, hold.json
+    held = admin("PATCH", f"/sailings/{unsold}", {"vessel_id": other["id"]})
+    assert held.status == 409 and held.json["seat_ids"] == ["main-C-3"], held.json
+    assert call("lock-seat", "DELETE", f"/holds/{hold.json['token']}", tenant=demo.slug, headers=buyer).status == 204
     rehoused = admin("PATCH", f"/sailings/{unsold}", {"vessel_id": other["id"]})
     assert rehoused.status == 200 and rehoused.json["capacity"] == 2 and rehoused.json["seat_map_id"] == str(small)
 

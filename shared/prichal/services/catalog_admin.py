@@ -61,7 +61,6 @@ class CatalogRecords(Protocol):
                             valid_until: Any, except_id: str | None) -> list[str]: ...
     def lock_program(self, program_id: str) -> None: ...
     def live_tickets(self, sailing_id: str) -> list[LiveTicket]: ...
-    def held_seats(self, sailing_id: str) -> set[str]: ...
     def ever_sold(self, sailing_id: str) -> dict[str, int]: ...
     def departures(self, program_id: str, pier_id: str, start: datetime, end: datetime) -> set[datetime]: ...
     def sailings_between(self, start: datetime | None, end: datetime | None,
@@ -104,8 +103,11 @@ def view(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 class CatalogAdmin:
     def __init__(self, *, uow: Callable[[str], AbstractContextManager[CatalogUnit]],
                  invalidate: Callable[[str, list[str] | None], None],
-                 cancel_sailing: SailingCanceller, clock: Callable[[], datetime]) -> None:
+                 cancel_sailing: SailingCanceller, held_seats: Callable[[str, str], set[str]],
+                 clock: Callable[[], datetime]) -> None:
+        """``held_seats(tenant_id, sailing_id)``: the seats in live holds (Redis, where seat holds live)."""
         self._uow = uow
+        self._held_seats = held_seats
         self._invalidate = invalidate
         self._cancel_sailing = cancel_sailing
         self._now = clock
@@ -228,6 +230,7 @@ class CatalogAdmin:
             records = uow.catalog_admin
             row = self._sailing_row(records, values)
             self._check_future(row["departs_at"], ["departs_at"])
+            _check_window(row)
             created = records.insert("sailings", row)
             uow.audit.record(actor, "catalog.sailing.created", "sailing", created["id"], **_audited(row))
             uow.commit()
@@ -274,14 +277,15 @@ class CatalogAdmin:
                         f"{len(tickets)} live ticket(s) were sold for this departure time: cancel the sailing "
                         "(its buyers are refunded) and create a new one", [t.id for t in tickets])
             if {"vessel_id", "seat_map_id", "capacity"} & diff.keys():
-                diff = self._rehouse(records, current, diff, tickets)
+                diff = self._rehouse(tenant, records, current, diff, tickets)
+            _check_window({**current, **diff})
             row = records.update("sailings", current["id"], diff) if diff else current
             uow.audit.record(actor, "catalog.sailing.updated", "sailing", current["id"], **_audited(diff))
             uow.commit()
         self._invalidate(tenant.id, [current["id"]])
         return view("sailings", row)
 
-    def _rehouse(self, records: CatalogRecords, current: dict[str, Any], diff: dict[str, Any],
+    def _rehouse(self, tenant: Tenant, records: CatalogRecords, current: dict[str, Any], diff: dict[str, Any],
                  tickets: list[LiveTicket]) -> dict[str, Any]:
         """Another vessel, seat map or capacity: refused when a live ticket would lose its seat."""
         vessel = self._reference(records, "vessels", diff.get("vessel_id", current["vessel_id"]), ["vessel_id"])
@@ -301,7 +305,7 @@ class CatalogAdmin:
             lost = tickets_lost_by_new_seats(tickets, seat_map["sellable"])
             if lost:
                 raise SailingHasTickets(f"{len(lost)} sold seat(s) are not in the new seat map", lost)
-            held = sorted(records.held_seats(current["id"]) - seat_map["sellable"])
+            held = sorted(self._held_seats(tenant.id, current["id"]) - seat_map["sellable"])
             if held:
                 raise Conflict("buyers hold seats that are not in the new seat map; try again when their holds end",
                                seat_ids=held)
@@ -396,6 +400,14 @@ class CatalogAdmin:
         if at is None or at <= self._now():
             raise InvalidInput("a departure must be in the future", errors=[
                 {"loc": loc, "type": "in_the_past", "msg": "a future instant with its offset"}])
+
+
+def _check_window(row: dict[str, Any]) -> None:
+    """Sales open before they close, and before the departure."""
+    opens, closes, departs = row.get("sales_open_at"), row.get("sales_close_at"), row["departs_at"]
+    if opens is not None and (opens >= departs or (closes is not None and opens >= closes)):
+        raise InvalidInput("sales would open after they close", errors=[
+            {"loc": ["sales_open_at"], "type": "after_close", "msg": "before sales_close_at and the departure"}])
 
 
 def _sales_window(values: dict[str, Any], departs_at: datetime) -> dict[str, Any]:

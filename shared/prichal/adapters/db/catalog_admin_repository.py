@@ -82,16 +82,6 @@ class CatalogAdminRepository:
         return int(self.conn.execute(select(func.count()).select_from(seat_maps)
                                      .where(seat_maps.c.vessel_id == vessel_id)).scalar_one())
 
-    def held_seats(self, sailing_id: str) -> set[str]:
-        """Seats in active holds (the durable record of seat holds)."""
-        rows = self.conn.execute(select(func.unnest(seat_holds.c.seat_ids)).where(
-            seat_holds.c.sailing_id == sailing_id, seat_holds.c.status == "active"))
-        return set(rows.scalars())
-
-    def tariffs_of(self, program_id: str) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(tariffs)
-                                     .where(tariffs.c.program_id == program_id)).scalar_one())
-
     def tariff_sold(self, tariff_id: str) -> int:
         """Tickets and order lines ever made with the tariff (its price is on their documents)."""
         in_tickets = select(func.count()).select_from(tickets).where(tickets.c.tariff_id == tariff_id)
