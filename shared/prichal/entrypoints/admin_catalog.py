@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from prichal.bootstrap import container
+from prichal.domain.errors import InvalidInput
 from prichal.domain.money import rubles
 from prichal.domain.schedule import Schedule
 from prichal.domain.staff import Permission
@@ -197,8 +198,20 @@ class Cancellation(BaseModel):
     status: str
 
 
-def _values(body: BaseModel) -> dict[str, Any]:
+# Fields a change may clear with null; any other null is "leave the default" on creation
+# and refused on a change (the column has no "nothing").
+NULLABLE = frozenset({"latitude", "longitude", "capacity", "seat_map_id", "vat_rate", "valid_from", "valid_until",
+                      "sales_open_at", "sales_close_at", "seat_category"})
+
+
+def _values(body: BaseModel, change: bool = False) -> dict[str, Any]:
     values = body.model_dump(exclude_unset=True)
+    cleared = [key for key, value in values.items() if value is None and key not in NULLABLE]
+    if change and cleared:
+        raise InvalidInput("these fields cannot be cleared", errors=[
+            {"loc": [key], "type": "not_nullable", "msg": "give a value or leave it out"} for key in cleared])
+    for key in cleared:
+        del values[key]
     for key, value in list(values.items()):
         if isinstance(value, uuid.UUID):
             values[key] = str(value)
@@ -255,7 +268,7 @@ def _register_kind(app: FunctionApp, kind: str, create: type[BaseModel], change:
     @describe(security=SECURITY)
     def change_one(request: Request, entity_id: str, body: BaseModel) -> dict:
         actor = _staff(request, Permission.CATALOG_MANAGE)
-        return container().catalog_admin.update(actor, request.tenant, kind, entity_id, _values(body))
+        return container().catalog_admin.update(actor, request.tenant, kind, entity_id, _values(body, change=True))
 
     @app.route("DELETE", f"/{kind}/{{entity_id}}", status=204, errors=(401, 403, 404, 409),
                summary=f"Delete a {singular} (refused once it is in use or sold)")
@@ -311,7 +324,8 @@ def register(app: FunctionApp) -> None:
     def change_sailing(request: Request, sailing_id: str, body: SailingChange) -> dict:
         """Change time, vessel, seat map, capacity or sales window: 409 naming the tickets a change would lose."""
         actor = _staff(request, Permission.CATALOG_MANAGE)
-        return container().catalog_admin.update_sailing(actor, request.tenant, sailing_id, _values(body))
+        return container().catalog_admin.update_sailing(actor, request.tenant, sailing_id,
+                                                        _values(body, change=True))
 
     @app.route("DELETE", "/sailings/{sailing_id}", status=204, errors=(401, 403, 404, 409))
     @describe(security=SECURITY, responses={204: None})

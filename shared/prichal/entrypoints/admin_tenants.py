@@ -67,7 +67,7 @@ class TenantCreate(TenantChange):
     name: Text = Field(min_length=1, max_length=200)  # type: ignore[assignment]
 
 
-class Problem(BaseModel):
+class MissingItem(BaseModel):
     loc: list[str | int]
     type: str
     msg: str
@@ -87,7 +87,7 @@ class TenantView(BaseModel):
     email_sender: str | None
     sales_open: bool
     active: bool
-    missing: list[Problem] = Field(description="what keeps the tenant from opening sales")
+    missing: list[MissingItem] = Field(description="what keeps the tenant from opening sales")
 
 
 class TenantList(BaseModel):
@@ -96,7 +96,7 @@ class TenantList(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
-    missing: list[Problem]
+    missing: list[MissingItem]
 
 
 def settings_of(body: TenantChange) -> dict[str, Any]:
