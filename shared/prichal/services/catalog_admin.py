@@ -253,6 +253,8 @@ class CatalogAdmin:
                                           departures[-1]) if departures else set()
             fresh = [at for at in departures if at not in existing]
             rows = [{**template, "departs_at": at, **_sales_window(values, at)} for at in fresh]
+            for row in rows[:1]:  # the same offsets for every departure: one check says it for all
+                _check_window(row)
             ids = records.insert_many("sailings", rows)
             uow.audit.record(actor, "catalog.sailings.generated", "program", template["program_id"],
                              first_day=schedule.first_day.isoformat(), last_day=schedule.last_day.isoformat(),
@@ -403,7 +405,7 @@ class CatalogAdmin:
 
 
 def _check_window(row: dict[str, Any]) -> None:
-    """Sales open before they close, and before the departure."""
+    """Sales open before they close, and before the departure (a season's offsets too)."""
     opens, closes, departs = row.get("sales_open_at"), row.get("sales_close_at"), row["departs_at"]
     if opens is not None and (opens >= departs or (closes is not None and opens >= closes)):
         raise InvalidInput("sales would open after they close", errors=[
