@@ -47,6 +47,7 @@ from prichal.services.holds import HoldService
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.request_limits import RequestLimit
+from prichal.services.seat_maps import SeatMapService
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -114,6 +115,11 @@ class Container:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
                            (self.settings.hold_rate_limit_per_minute,
                             self.settings.hold_rate_limit_per_address_per_minute), self.now)
+
+    @cached_property
+    def seat_maps(self) -> SeatMapService:
+        return SeatMapService(uow=self.uow, store=self.hold_store, holds=self.holds, catalog=self.catalog_reader,
+                              clock=self.now, import_max_bytes=self.settings.seatmap_import_max_bytes)
 
     @cached_property
     def order_limit(self) -> RequestLimit:
