@@ -297,9 +297,10 @@ class SeatMapService:
                                 held_until=until.isoformat())
             blocked = self._blocks.block(uow, sailing_id, wanted, reason, who(actor))
             tokens = sorted({token for token, _ in claims.values()})
-            uow.audit.record(actor, "sailing.seats_blocked", "sailing", sailing_id, seat_ids=blocked, reason=reason,
-                             released_holds=len(tokens))
-            uow.commit()
+            if blocked or tokens:  # blocking blocked seats is no change, and no audit row
+                uow.audit.record(actor, "sailing.seats_blocked", "sailing", sailing_id, seat_ids=blocked,
+                                 reason=reason, released_holds=len(tokens))
+                uow.commit()
         for token in tokens:  # state first, then effects
             try:
                 self._holds.release(tenant_id, token)
@@ -321,8 +322,9 @@ class SeatMapService:
                 raise InvalidInput("some seats are blocked in the seat map, not on this sailing", errors=in_map)
             unblocked = self._blocks.unblock(uow, sailing_id, seat_ids)
             ticketed = set(uow.seat_maps.live_tickets(sailing_id))
-            uow.audit.record(actor, "sailing.seats_unblocked", "sailing", sailing_id, seat_ids=unblocked)
-            uow.commit()
+            if unblocked:
+                uow.audit.record(actor, "sailing.seats_unblocked", "sailing", sailing_id, seat_ids=unblocked)
+                uow.commit()
         self._blocks.mirror(tenant_id, sailing_id, [], [s for s in unblocked if s not in ticketed])
         return {**self.blocks(tenant_id, sailing_id), "changed": unblocked}
 

@@ -147,7 +147,7 @@ class SeatMapRepository:
             self.conn.execute(insert(seat_map_sections), [
                 {**base, "code": s.code, "name": s.name,
                  **({"x": s.bounds.x, "y": s.bounds.y, "width": s.bounds.width, "height": s.bounds.height}
-                    if s.bounds else {})} for s in document.sections])
+                    if s.bounds else dict.fromkeys(("x", "y", "width", "height")))} for s in document.sections])
         self.conn.execute(insert(seat_categories), [
             {**base, "code": c.code, "name": c.name, "color": c.color} for c in document.categories])
         self.conn.execute(insert(seats), [
