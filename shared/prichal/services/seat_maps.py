@@ -35,7 +35,7 @@ from prichal.domain.errors import Conflict, InvalidInput, NotFound
 from prichal.domain.ids import canonical_uuid
 
 from .catalog_reader import CatalogReader
-from .seat_blocks import SailingSeatBlocks
+from .inventory import Inventory
 
 MAX_SEATS_PER_CALL = 500
 
@@ -75,15 +75,16 @@ class Edit:
 
 
 class SeatMapService:
-    def __init__(self, *, uow: Callable[[str], UnitOfWork], store: RedisHoldStore, holds: HoldReleaser,
-                 catalog: CatalogReader, clock: Callable[[], datetime], import_max_bytes: int) -> None:
+    def __init__(self, *, uow: Callable[[str], UnitOfWork], store: RedisHoldStore, inventory: Inventory,
+                 holds: HoldReleaser, catalog: CatalogReader, clock: Callable[[], datetime],
+                 import_max_bytes: int) -> None:
         self._uow = uow
         self._store = store
         self._holds = holds
         self._catalog = catalog
         self._now = clock
         self._max_bytes = import_max_bytes
-        self._blocks = SailingSeatBlocks(store)
+        self._inventory = inventory
 
     # --- reading -------------------------------------------------------------------------
     def overview(self, tenant_id: str, vessel_id: str) -> dict[str, Any]:
@@ -295,7 +296,7 @@ class SeatMapService:
                 raise SeatsHeld(f"{len(claims)} seat(s) are held by buyers until {until.isoformat()}; "
                                 "retry then, or send release_holds to end those holds", seat_ids=sorted(claims),
                                 held_until=until.isoformat())
-            blocked = self._blocks.block(uow, sailing_id, wanted, reason, who(actor))
+            blocked = self._inventory.block_on_sailing(uow, sailing_id, wanted, reason, who(actor))
             tokens = sorted({token for token, _ in claims.values()})
             if blocked or tokens:  # blocking blocked seats is no change, and no audit row
                 uow.audit.record(actor, "sailing.seats_blocked", "sailing", sailing_id, seat_ids=blocked,
@@ -306,7 +307,7 @@ class SeatMapService:
                 self._holds.release(tenant_id, token)
             except (Conflict, NotFound):  # became an order or vanished: the block stands either way
                 pass
-        self._blocks.mirror(tenant_id, sailing_id, blocked, [])
+        self._inventory.mirror_blocks(tenant_id, sailing_id, blocked, [])
         return {**self.blocks(tenant_id, sailing_id), "changed": blocked, "released_holds": len(tokens)}
 
     def unblock(self, tenant_id: str, sailing_id: str, seat_ids: list[str], actor: Any) -> dict[str, Any]:
@@ -320,12 +321,12 @@ class SeatMapService:
                       for i, s in enumerate(seat_ids) if seat_map.seats[s].blocked]
             if in_map:
                 raise InvalidInput("some seats are blocked in the seat map, not on this sailing", errors=in_map)
-            unblocked = self._blocks.unblock(uow, sailing_id, seat_ids)
+            unblocked = self._inventory.unblock_on_sailing(uow, sailing_id, seat_ids)
             ticketed = set(uow.seat_maps.live_tickets(sailing_id))
             if unblocked:
                 uow.audit.record(actor, "sailing.seats_unblocked", "sailing", sailing_id, seat_ids=unblocked)
                 uow.commit()
-        self._blocks.mirror(tenant_id, sailing_id, [], [s for s in unblocked if s not in ticketed])
+        self._inventory.mirror_blocks(tenant_id, sailing_id, [], [s for s in unblocked if s not in ticketed])
         return {**self.blocks(tenant_id, sailing_id), "changed": unblocked}
 
     # --- helpers -------------------------------------------------------------------------

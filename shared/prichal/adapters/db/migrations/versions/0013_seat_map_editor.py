@@ -6,7 +6,7 @@ then it becomes the vessel's next ``seat_maps`` version, which never changes aga
 Existing versions count as published.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from prichal.adapters.db.rls import isolate_tenant_table
 
 revision = '0013'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
