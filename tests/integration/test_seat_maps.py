@@ -238,3 +238,69 @@ def test_a_bad_file_writes_nothing_and_a_good_one_becomes_the_draft(container, d
     draft = service.replace_draft(demo.tenant_id, demo.vessel_id, ACTOR, json.dumps(exported).encode())
     assert draft["document"]["name"] == "Imported" and draft["publishable"]
     assert service.publish(demo.tenant_id, demo.vessel_id, ACTOR)["name"] == "Imported"
+
+
+# --- PostgreSQL is the guarantee, Redis the fast path ---------------------------------------
+BUYER = {"X-Client-Id": "buyer-a"}
+
+
+def _hold(demo, sailing: str, seats: list[str]) -> str:
+    answer = call("lock-seat", "POST", "/holds", tenant=demo.slug, body={"sailing_id": sailing, "seat_ids": seats},
+                  headers=BUYER)
+    assert answer.status == 201, answer.json
+    return answer.json["token"]
+
+
+def test_a_seat_blocked_while_its_hold_raced_ahead_cannot_be_ordered(container, demo, owner_engine):
+    """Should a hold slip in between the block's checks and its Redis mirror, the order is
+    refused: the database counts the block as taken."""
+    sailing = assigned_sailing(demo)
+    token = _hold(demo, sailing, ["main-D-7"])
+    with owner_engine.begin() as conn:  # the block's PostgreSQL half only
+        conn.execute(t.sailing_seat_blocks.insert().values(sailing_id=sailing, seat_id="main-D-7",
+                                                           tenant_id=demo.tenant_id, blocked_by="staff:race"))
+    order = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": token, "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-D-7", "ticket_type": "adult"}]})
+    assert order.status == 409 and order.json["code"] == "seats-unavailable", order.json
+    assert order.json["seat_ids"] == ["main-D-7"]
+    with owner_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.tickets)
+                            .where(t.tickets.c.sailing_id == sailing)).scalar_one() == 0
+
+
+def test_blocks_survive_a_redis_flush(container, demo):
+    sailing = assigned_sailing(demo)
+    container.seat_maps.block(demo.tenant_id, sailing, ["main-E-2"], ACTOR)
+    keys = list(container.redis.scan_iter(match=f"{container.settings.redis_prefix}*", count=1000))
+    container.redis.delete(*keys)
+    refused = call("lock-seat", "POST", "/holds", tenant=demo.slug,
+                   body={"sailing_id": sailing, "seat_ids": ["main-E-2"]}, headers=BUYER)
+    assert refused.status == 409 and refused.json["seat_ids"] == ["main-E-2"], refused.json
+    assert _statuses(demo, sailing)["main-E-2"] == "blocked"
+
+
+def test_a_held_seat_that_would_disappear_stops_a_move_too(container, demo):
+    service = container.seat_maps
+    sailing = assigned_sailing(demo)
+    service.open_draft(demo.tenant_id, demo.vessel_id, ACTOR)
+    _edit(container, demo, "seatmap.draft_seats_removed", lambda d: e.remove_seats(d, ["upper-A-1"]))
+    v2 = service.publish(demo.tenant_id, demo.vessel_id, ACTOR)
+    _hold(demo, sailing, ["upper-A-1"])
+    with pytest.raises(e.SeatsWouldDisappear) as refused:
+        service.move_sailing(demo.tenant_id, sailing, v2["id"], ACTOR)
+    assert refused.value.extra == {"ticket_ids": [], "seat_ids": ["upper-A-1"]}
+
+
+def test_a_move_drops_blocks_of_seats_the_new_version_lacks(container, demo):
+    service = container.seat_maps
+    sailing = assigned_sailing(demo)
+    service.block(demo.tenant_id, sailing, ["upper-A-2", "upper-A-3"], ACTOR)
+    service.open_draft(demo.tenant_id, demo.vessel_id, ACTOR)
+    _edit(container, demo, "seatmap.draft_seats_removed", lambda d: e.remove_seats(d, ["upper-A-2"]))
+    v2 = service.publish(demo.tenant_id, demo.vessel_id, ACTOR)
+    moved = service.move_sailing(demo.tenant_id, sailing, v2["id"], ACTOR)
+    assert moved["dropped_blocks"] == ["upper-A-2"]
+    assert [b["seat_id"] for b in service.blocks(demo.tenant_id, sailing)["blocked"]] == ["upper-A-3"]
+    statuses = _statuses(demo, sailing)
+    assert "upper-A-2" not in statuses and statuses["upper-A-3"] == "blocked"
