@@ -93,12 +93,18 @@ def test_bad_edit_bodies_are_4xx_and_change_nothing(container, demo, owner_engin
                           "category": "standard"}),
         (f"{base}/seats/remove", {"seat_ids": ["main-Z-99"]}),
         (f"{base}/seats/remove", {"seat_ids": []}),
+        (f"{base}/seats", {"seats": [{"section": "main", "row": "K", "number": 1, "x": 1e12, "y": 0,
+                                      "category": "standard"}]}),
         (f"{base}/publish", {"revision": "one"}),
         (f"{base}/publish", {"unexpected": True}),
     ]:
         answer = _call(demo, "POST", path, admin, body=body)
         assert 400 <= answer.status < 500 and answer.headers["Content-Type"] == "application/problem+json", \
             (path, body, answer.json)
+    _problem(_call(demo, "PATCH", f"{base}/seats", admin, body={"seat_ids": ["main-B-1"]}), 422)
+    _problem(_call(demo, "PUT", f"{base}/sections/main", admin,
+                   body={"name": "Палуба", "bounds": {"x": 0, "y": 0, "width": 1e30, "height": 5}}), 422)
+    _problem(_call(demo, "PUT", f"{base}/sections/Main Deck", admin, body={"name": "Палуба"}), 422)
     _problem(_call(demo, "DELETE", f"{base}/categories/standard", admin), 409)  # still used by seats
     _problem(_call(demo, "POST", base, admin, body={}), 409, "draft-exists")
     assert _drafts(owner_engine, demo.vessel_id) == before

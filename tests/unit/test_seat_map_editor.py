@@ -167,3 +167,9 @@ def test_published_form_keeps_labels_categories_and_flags():
 
 def test_lost_seats_are_the_taken_ones_missing_from_the_new_version():
     assert e.lost_seats({"main-A-1"}, {"main-A-1": "t1", "main-A-2": "t2"}) == {"main-A-2": "t2"}
+
+
+def test_changing_seats_needs_a_change():
+    with pytest.raises(InvalidInput) as caught:
+        e.update_seats(_base(), ["main-A-1"])
+    assert caught.value.errors[0]["type"] == "nothing_to_change"

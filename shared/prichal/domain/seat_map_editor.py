@@ -280,6 +280,9 @@ def update_seats(document: SeatMapDocument, seat_ids: list[str], *, category: st
     _known(document, seat_ids)
     changes = {k: v for k, v in (("category", category), ("accessible", accessible), ("blocked", blocked))
                if v is not None}
+    if not changes:
+        raise InvalidInput("say what to change", errors=[
+            {"loc": [], "type": "nothing_to_change", "msg": "give category, accessible or blocked"}])
     if category is not None:
         _check_code(category, CATEGORY_CODE, "category")
     wanted = set(seat_ids)

@@ -51,10 +51,10 @@ class Rename(Revision):
 
 
 class BoundsBody(Closed):
-    x: Number
-    y: Number
-    width: Annotated[Number, Field(gt=0)]
-    height: Annotated[Number, Field(gt=0)]
+    x: Annotated[Number, Field(ge=-e.MAX_COORDINATE, le=e.MAX_COORDINATE)]
+    y: Annotated[Number, Field(ge=-e.MAX_COORDINATE, le=e.MAX_COORDINATE)]
+    width: Annotated[Number, Field(gt=0, le=2 * e.MAX_COORDINATE)]
+    height: Annotated[Number, Field(gt=0, le=2 * e.MAX_COORDINATE)]
 
 
 class SectionBody(Revision):
