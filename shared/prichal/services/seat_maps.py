@@ -77,7 +77,10 @@ class Edit:
 class SeatMapService:
     def __init__(self, *, uow: Callable[[str], UnitOfWork], store: RedisHoldStore, inventory: Inventory,
                  holds: HoldReleaser, catalog: CatalogReader, clock: Callable[[], datetime],
-                 import_max_bytes: int) -> None:
+                 import_max_bytes: int, catalog_changed: Callable[[str], None] | None = None) -> None:
+        """``catalog_changed(tenant_id)``: tell every process's catalog cache that a sailing
+        changed (the catalog-admin branch's generation bump); without it only this process's
+        cache forgets the sailing, others read it afresh within ``CATALOG_CACHE_SECONDS``."""
         self._uow = uow
         self._store = store
         self._holds = holds
@@ -85,6 +88,7 @@ class SeatMapService:
         self._now = clock
         self._max_bytes = import_max_bytes
         self._inventory = inventory
+        self._catalog_changed = catalog_changed
 
     # --- reading -------------------------------------------------------------------------
     def overview(self, tenant_id: str, vessel_id: str) -> dict[str, Any]:
@@ -260,6 +264,8 @@ class SeatMapService:
                              dropped_blocks=dropped)
             uow.commit()
         self._catalog.forget_sailing(tenant_id, sailing_id)
+        if self._catalog_changed is not None:
+            self._catalog_changed(tenant_id)
         self._store.invalidate_seatmap(tenant_id, sailing_id)
         return {"sailing_id": sailing_id, "seat_map": _version(target), "dropped_blocks": dropped}
 
