@@ -140,7 +140,8 @@ def test_a_sailing_keeps_its_version_and_moves_only_where_no_sold_seat_disappear
     moved = service.move_sailing(demo.tenant_id, other, v2["id"], ACTOR)
     assert moved["seat_map"]["version"] == 2
     view = _seat_map_view(demo, other)
-    assert view["seat_map"]["version"] == 2 and len(view["seats"]) == 138 and view["capacity"] == 138
+    # capacity: the version's sellable seats (the map's two crew seats are blocked)
+    assert view["seat_map"]["version"] == 2 and len(view["seats"]) == 138 and view["capacity"] == 136
     assert "sailing.seat_map_changed" in _audit_actions(owner_engine, demo)
 
 
@@ -304,3 +305,15 @@ def test_a_move_drops_blocks_of_seats_the_new_version_lacks(container, demo):
     assert [b["seat_id"] for b in service.blocks(demo.tenant_id, sailing)["blocked"]] == ["upper-A-3"]
     statuses = _statuses(demo, sailing)
     assert "upper-A-2" not in statuses and statuses["upper-A-3"] == "blocked"
+
+
+def test_a_sold_seat_blocked_in_the_new_version_stops_a_move(container, demo, owner_engine):
+    service = container.seat_maps
+    sailing = assigned_sailing(demo)
+    sold = _sell(owner_engine, demo, sailing, "main-B-5")
+    service.open_draft(demo.tenant_id, demo.vessel_id, ACTOR)
+    _edit(container, demo, "seatmap.draft_seats_changed", lambda d: e.update_seats(d, ["main-B-5"], blocked=True))
+    v2 = service.publish(demo.tenant_id, demo.vessel_id, ACTOR)
+    with pytest.raises(e.SeatsWouldDisappear) as refused:
+        service.move_sailing(demo.tenant_id, sailing, v2["id"], ACTOR)
+    assert refused.value.extra == {"ticket_ids": [sold], "seat_ids": ["main-B-5"]}

@@ -356,6 +356,7 @@ def _sized(document: SeatMapDocument) -> SeatMapDocument:
 
 
 # --- sailings on a version ---------------------------------------------------------------
-def lost_seats(new_seat_ids: set[str], taken: Mapping[str, str]) -> dict[str, str]:
-    """Seats with a live ticket (or hold) that the new version would not have: seat -> what holds it."""
-    return {seat: holder for seat, holder in sorted(taken.items()) if seat not in new_seat_ids}
+def lost_seats(sellable: set[str], taken: Mapping[str, str]) -> dict[str, str]:
+    """Seats with a live ticket (or hold) that the new version would not sell (missing, or
+    blocked there): seat -> what holds it."""
+    return {seat: holder for seat, holder in sorted(taken.items()) if seat not in sellable}

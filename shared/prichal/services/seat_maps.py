@@ -234,7 +234,8 @@ class SeatMapService:
     def move_sailing(self, tenant_id: str, sailing_id: str, seat_map_id: str, actor: Any) -> dict[str, Any]:
         """Put a sailing on another version of its vessel's map. Refused (409
         ``seats-would-disappear``, naming tickets and holds) when a seat with a live ticket
-        or hold is missing from it; blocks of seats that are gone go too."""
+        or hold is missing from it or blocked in it; blocks of seats that are gone go too.
+        The sailing's capacity becomes the version's sellable seats."""
         sailing_id, seat_map_id = _id(sailing_id, "sailing"), _id(seat_map_id, "seat map")
         now = self._now()
         with self._uow(tenant_id) as uow:
@@ -247,17 +248,19 @@ class SeatMapService:
             previous = uow.seat_maps.version(sailing.seat_map_id) if sailing.seat_map_id else None
             if sailing.seat_map_id == seat_map_id:
                 return {"sailing_id": sailing_id, "seat_map": _version(target), "dropped_blocks": []}
-            new_ids = uow.seat_maps.document(seat_map_id).seat_ids()
+            new_seats = uow.seat_maps.document(seat_map_id).seats
+            new_ids = {seat.id for seat in new_seats}
+            sellable = {seat.id for seat in new_seats if not seat.blocked}  # a sold seat may not become blocked
             tickets = uow.seat_maps.live_tickets(sailing_id)
             held = {seat: token for seat, (token, _) in self._store.seat_claims(tenant_id, sailing_id,
                                                                                 epoch_ms(now)).items()}
-            lost_tickets = e.lost_seats(new_ids, tickets)
-            lost_holds = e.lost_seats(new_ids, {s: t for s, t in held.items() if s not in tickets})
+            lost_tickets = e.lost_seats(sellable, tickets)
+            lost_holds = e.lost_seats(sellable, {s: t for s, t in held.items() if s not in tickets})
             if lost_tickets or lost_holds:
                 raise e.SeatsWouldDisappear(
                     f"{len(lost_tickets)} sold and {len(lost_holds)} held seat(s) are not in version {target.version}",
                     ticket_ids=sorted(lost_tickets.values()), seat_ids=sorted({*lost_tickets, *lost_holds}))
-            uow.seat_maps.move_sailing(sailing_id, seat_map_id, capacity=len(new_ids))
+            uow.seat_maps.move_sailing(sailing_id, seat_map_id, capacity=len(sellable))
             dropped = uow.seat_maps.drop_blocks_outside(sailing_id, new_ids)
             uow.audit.record(actor, "sailing.seat_map_changed", "sailing", sailing_id, seat_map_id=seat_map_id,
                              version=target.version, previous_version=previous.version if previous else None,
