@@ -12,6 +12,7 @@ from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .payment_repository import PaymentRepository
+from .supplier_repository import SupplierRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -29,6 +30,7 @@ class UnitOfWork:
     orders: OrderRepository
     payments: PaymentRepository
     documents: DocumentRepository
+    suppliers: SupplierRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
+        self.suppliers = SupplierRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
