@@ -197,6 +197,16 @@ class SupplierRepository:
             .select_from(supplier_orders.join(orders, orders.c.id == supplier_orders.c.order_id))
             .where(supplier_orders.c.supplier == supplier)))
 
+    def unpushed_paid_orders(self, supplier: str) -> list[tuple[str, str]]:
+        """Paid orders of this operator's sailings that have no record of the sale there."""
+        rows = self.conn.execute(
+            select(orders.c.id, orders.c.sailing_id)
+            .select_from(orders.join(supplier_sailings, supplier_sailings.c.sailing_id == orders.c.sailing_id)
+                         .outerjoin(supplier_orders, supplier_orders.c.order_id == orders.c.id))
+            .where(supplier_sailings.c.supplier == supplier, orders.c.status == "paid",
+                   supplier_orders.c.order_id.is_(None)))
+        return [(r.id, r.sailing_id) for r in rows]
+
     def add_mismatch(self, run_id: str, supplier: str, order_id: str | None, sailing_id: str | None, ours: str,
                      theirs: str, kind: str) -> None:
         self.conn.execute(supplier_mismatches.insert().values(
