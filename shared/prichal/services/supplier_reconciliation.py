@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from prichal.domain.errors import DomainError
 from prichal.domain.suppliers import RemoteOrderStatus, SupplierAccount, SupplierUnavailable
 from prichal.observability.metrics import SUPPLIER_MISMATCHES
 
@@ -66,7 +67,14 @@ class SupplierReconciliation:
             rows = uow.suppliers.orders_of(supplier)
             unpushed = uow.suppliers.unpushed_paid_orders(supplier)
             uow.commit()
-        client = self._clients(account)
+        try:
+            client = self._clients(account)
+        except DomainError as exc:
+            with self._uow(tenant_id) as uow:
+                uow.suppliers.finish_run(run_id, "failed", self._now(), 0, 0, 0, [str(exc)])
+                uow.commit()
+            return {"tenant": tenant_id, "supplier": supplier, "run_id": run_id, "checked": 0, "mismatches": 0,
+                    "errors": [str(exc)], "sailings": []}
         found: list[tuple[Any, str, str, str]] = []  # (row, ours, theirs, kind)
         errors: list[str] = []
         per_sailing: dict[str, dict[str, int]] = {}
@@ -79,6 +87,8 @@ class SupplierReconciliation:
             except SupplierUnavailable as exc:
                 errors.append(f"order {row.order_id}: {exc}")
                 continue
+            except DomainError:  # the operator refuses to tell: it does not know the order
+                theirs = RemoteOrderStatus.UNKNOWN
             counts = per_sailing.setdefault(row.sailing_id, {"ours": 0, "theirs": 0})
             counts["ours"] += row.order_status == "paid"
             counts["theirs"] += theirs is RemoteOrderStatus.SUCCESS

@@ -209,5 +209,8 @@ class NevaTravelClient:
     def status(self, external_id: str, supplier_order_id: str | None) -> RemoteOrderStatus:
         if not supplier_order_id:
             return RemoteOrderStatus.UNKNOWN
-        answer = self._get("get_order_info", order_id=supplier_order_id) or {}
+        try:
+            answer = self._get("get_order_info", order_id=supplier_order_id) or {}
+        except SupplierRejected:  # 404: the operator does not know the order
+            return RemoteOrderStatus.UNKNOWN
         return ORDER_STATUSES.get(str(answer.get("status")), RemoteOrderStatus.UNKNOWN)
