@@ -145,6 +145,7 @@ class SupplierSync:
         now = self._now()
         with self._uow(tenant_id) as uow:
             repo = uow.suppliers
+            repo.lock_sync(supplier)
             pier_ids = {pier.ref: repo.upsert_pier(supplier, pier) for pier in catalog.piers}
             vessel_ids = {vessel.ref: repo.upsert_vessel(supplier, vessel.ref, vessel.name)
                           for vessel in catalog.vessels}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from prichal.domain.suppliers import (
@@ -56,6 +56,12 @@ class SupplierRepository:
         self.conn.execute(insert(supplier_accounts).values(tenant_id=self.tenant_id, supplier=account.supplier.value,
                                                            **values)
                           .on_conflict_do_update(index_elements=["tenant_id", "supplier"], set_=values))
+
+    def lock_sync(self, supplier: str) -> None:
+        """One sync of a tenant's operator at a time (cron and a manual run may overlap):
+        a transaction-scoped advisory lock, released at commit or rollback."""
+        self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                          {"key": f"supplier-sync:{self.tenant_id}:{supplier}"})
 
     # --- catalog upserts (by supplier reference: never a duplicate) -----------------------
     def _upsert(self, table: Any, supplier: str, ref: str, values: dict[str, Any]) -> tuple[str, str]:
