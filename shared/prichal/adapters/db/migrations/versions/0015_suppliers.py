@@ -5,7 +5,7 @@ Piers, vessels and programs get the unique supplier reference sailings already h
 sync upserts them and never duplicates one.
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 from prichal.adapters.db.rls import isolate_tenant_table
 
 revision = '0015'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
