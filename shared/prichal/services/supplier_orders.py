@@ -25,6 +25,7 @@ from typing import Any
 
 from prichal.domain import events
 from prichal.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from prichal.domain.ids import canonical_uuid
 from prichal.domain.suppliers import (
     IssuedCode,
     OrderLine,
@@ -92,7 +93,10 @@ class SupplierOrders:
         if not isinstance(message, dict) or not isinstance(message.get("tenant"), str):
             raise InvalidInput("not an event message", errors=[{"loc": ["body", "tenant"], "type": "missing",
                                                                 "msg": "the tenant is required"}])
-        tenant_id = message["tenant"]
+        tenant_id = canonical_uuid(message["tenant"])
+        if tenant_id is None:
+            raise InvalidInput("the tenant is not a UUID", errors=[{"loc": ["body", "tenant"], "type": "uuid_parsing",
+                                                                    "msg": "the tenant's id is a UUID"}])
         if message.get("type") == "order.refunded" and ("order.refunded", 1) not in events.REGISTRY:
             data = message.get("data") or {}  # until the refunds branch registers OrderRefunded
             if not isinstance(data.get("order_id"), str):
@@ -107,6 +111,7 @@ class SupplierOrders:
 
     # --- order.paid ----------------------------------------------------------------------------
     def push(self, tenant_id: str, order_id: str) -> dict[str, Any]:
+        order_id = _order_id(order_id)
         with self._uow(tenant_id) as uow:
             order = uow.orders.get(order_id)
             if order is None:
@@ -211,6 +216,7 @@ class SupplierOrders:
 
     # --- order.refunded ------------------------------------------------------------------------
     def give_back(self, tenant_id: str, order_id: str, fully_refunded: bool = True) -> dict[str, Any]:
+        order_id = _order_id(order_id)
         with self._uow(tenant_id) as uow:
             row = uow.suppliers.order(order_id, for_update=True)
             if row is None:
@@ -244,3 +250,11 @@ class SupplierOrders:
             uow.commit()
         SUPPLIER_ORDERS.labels(row.supplier, "returned").inc()
         return {"order_id": order_id, "outcome": "returned", "fine": str(result.fine)}
+
+
+def _order_id(value: str) -> str:
+    found = canonical_uuid(value)
+    if found is None:
+        raise InvalidInput("the order id is not a UUID", errors=[{"loc": ["body", "data", "order_id"],
+                                                                 "type": "uuid_parsing", "msg": "a UUID"}])
+    return found

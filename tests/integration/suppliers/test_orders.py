@@ -95,6 +95,17 @@ def test_a_timeout_after_the_operator_registered_is_retried_without_a_second_reg
     assert state["calls"]["registerOrder"] == 2 and len(state["orders"]) == 1
 
 
+def test_a_registration_the_operator_let_lapse_is_registered_again_and_confirmed(suppliers):
+    c = suppliers.container
+    order = _sold(suppliers, ASTRA)
+    # unconfirmed orders lapse after 0.3 s; the registration's answer takes 0.4 s to come back
+    suppliers.astra.control(expire_after_seconds=0.3, slow_next=1, slow_seconds=0.4)
+    assert c.supplier_orders.on_event(paid_event(order))["outcome"] == "confirmed"
+    state = suppliers.astra.control()
+    assert state["calls"]["registerOrder"] == 2 and state["calls"]["confirmPayment"] == 2
+    assert next(iter(state["orders"].values()))["status"] == "success"
+
+
 def test_an_operator_down_beyond_the_attempts_refunds_and_flags(suppliers):
     c, tenant = suppliers.container, suppliers.tenant
     c.settings.supplier_push_max_attempts = 2
@@ -184,3 +195,6 @@ def test_the_functions_take_events_and_cron_calls(suppliers):
     suppliers.neva.control(fail_next=100)
     other = paid_order(c, tenant, supplier_sailings(c, tenant, NEVA)[0].id, types=("adult",))
     assert call("supplier-orders", "POST", "/", body=paid_event(other), headers=internal()).status == 503
+    for bad in ({**event, "tenant": "not-a-uuid"}, {**event, "data": {**event["data"], "order_id": "1"}}):
+        refused = call("supplier-orders", "POST", "/", body=bad, headers=internal())
+        assert refused.status == 422, refused.json
