@@ -138,3 +138,29 @@ def test_the_cron_syncs_every_tenant_and_the_season_hourly(suppliers):
     assert {r.horizon for r in second} == {"near"}
     suppliers.container.clock.advance(hours=1, minutes=1)
     assert {r.horizon for r in c.supplier_sync.run_due([suppliers.tenant.id])} == {"season"}
+
+
+def test_a_burst_of_5xx_is_ridden_out_by_the_retries(suppliers):
+    c, tenant = suppliers.container, suppliers.tenant
+    suppliers.astra.control(fail_next=2)  # the first call fails twice, the third attempt answers
+    result = sync(c, tenant, ASTRA)
+    assert (result.status, result.created) == ("succeeded", 3)
+    assert sum(suppliers.astra.control()["calls"].values()) >= 2 + 5
+
+
+def test_astra_seat_statuses_and_exact_availability_come_over_http(suppliers):
+    from datetime import timedelta
+
+    from prichal.domain.suppliers import SeatStatus
+
+    c, tenant = suppliers.container, suppliers.tenant
+    with c.uow(tenant.id) as uow:
+        client = c.supplier_client(uow.suppliers.account(ASTRA))
+    day = tomorrow(c)
+    departure = client.departures(day, day)[0]
+    assert client.availability(departure) == 40
+    suppliers.astra.control(available={departure.booking["eventID"]: 10})
+    seats = client.seats(departure)
+    assert len(seats) == 40 and client.availability(departure) == 10
+    assert {SeatStatus.FREE, SeatStatus.RESERVED, SeatStatus.SELECTED} <= set(seats.values())
+    assert client.departures(day, day + timedelta(days=1))[3].departs_at.date() == day + timedelta(days=1)
