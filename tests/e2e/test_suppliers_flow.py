@@ -87,6 +87,11 @@ def _read(gateway, demo, created, what=""):
                         timeout=10).json()
 
 
+def _actions(owner_engine, order_id: str) -> list[str]:
+    with owner_engine.connect() as conn:
+        return list(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == order_id)).scalars())
+
+
 def test_operators_sailings_sell_through_the_whole_system(gateway, shop, stubs, owner_engine, clock):
     demo = shop
     synced = requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120)
@@ -99,8 +104,9 @@ def test_operators_sailings_sell_through_the_whole_system(gateway, shop, stubs, 
     assert {"Северная Венеция", "Ночная Нева"} <= set(by_program)
 
     # one of each operator: registered there, the operator's code on the e-ticket
+    bought = {}
     for program in ("Северная Венеция", "Ночная Нева"):
-        created = _buy(gateway, demo, by_program[program]["id"])
+        created = bought[program] = _buy(gateway, demo, by_program[program]["id"])
         listed = wait_for(lambda c=created: (d := _read(gateway, demo, c, "/documents"))["documents"] and
                           all(x["status"] == "stored" for x in d["documents"]) and d, timeout=90,
                           message=f"documents of {program}")
@@ -122,6 +128,24 @@ def test_operators_sailings_sell_through_the_whole_system(gateway, shop, stubs, 
         actions = set(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == rejected["id"]))
                       .scalars())
     assert flagged and "attention.supplier_rejected" in actions
+
+    # Astra drops the departure we sold: closed here, the sale refunded by the refund service
+    # (its sailing cancellation), returned at the operator, the order flagged
+    dropped = by_program["Северная Венеция"]["id"]
+    with owner_engine.connect() as conn:
+        ref = conn.execute(select(t.sailings.c.supplier_ref).where(t.sailings.c.id == dropped)).scalar_one()
+    stubs["astra"].control(drop=[ref.zfill(9)])
+    assert requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120).status_code == 200
+    astra_sale = bought["Северная Венеция"]
+    wait_for(lambda: _read(gateway, demo, astra_sale)["status"] == "refunded", timeout=90,
+             message="the dropped departure's sale refunded")
+    with owner_engine.connect() as conn:
+        assert conn.execute(select(t.sailings.c.status).where(t.sailings.c.id == dropped)).scalar() == "cancelled"
+        actions = set(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == astra_sale["id"]))
+                      .scalars())
+    assert "attention.supplier_sailing_canceled" in actions
+    wait_for(lambda: "supplier.returned" in set(_actions(owner_engine, astra_sale["id"])), timeout=60,
+             message="the sale returned at Astra Marine")
 
     # Astra dies: our own sailings sell as before
     stubs["astra"].control(down=True)
