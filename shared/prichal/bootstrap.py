@@ -42,6 +42,7 @@ from prichal.config import Settings, get_settings, read_secret
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
+from prichal.domain.suppliers import SupplierAccount
 from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
@@ -64,6 +65,11 @@ from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
 from prichal.services.seat_maps import SeatMapService
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
+from prichal.services.supplier_orders import SupplierOrders
+from prichal.services.supplier_port import SaleReversal, SupplierClient
+from prichal.services.supplier_reconciliation import SupplierReconciliation
+from prichal.services.supplier_refunds import RefundsBridge
+from prichal.services.supplier_sync import SupplierSync, SyncPolicy
 from prichal.services.tenant_onboarding import TenantOnboarding
 
 if TYPE_CHECKING:
@@ -252,6 +258,39 @@ class Container:
                              email_lease=timedelta(seconds=s.email_lease_seconds)),
             self.now)
 
+    # --- boat operators ------------------------------------------------------------------
+    def supplier_client(self, account: SupplierAccount) -> SupplierClient:
+        """A client per account, kept per process (its connection pool; breakers are shared anyway)."""
+        from prichal.adapters.suppliers.registry import client_for
+
+        client = self._supplier_clients.get(account)
+        if client is None:
+            client = self._supplier_clients[account] = client_for(account, self.settings)
+        return client
+
+    @cached_property
+    def _supplier_clients(self) -> dict[SupplierAccount, SupplierClient]:
+        return {}
+
+    @cached_property
+    def supplier_reversal(self) -> SaleReversal:
+        return RefundsBridge(self)
+
+    @cached_property
+    def supplier_sync(self) -> SupplierSync:
+        s = self.settings
+        return SupplierSync(self.uow, self.supplier_client, self.supplier_reversal, self.now,
+                            SyncPolicy(s.supplier_near_days, s.supplier_season_days,
+                                       timedelta(seconds=s.supplier_season_interval_seconds)))
+
+    @cached_property
+    def supplier_orders(self) -> SupplierOrders:
+        return SupplierOrders(self.uow, self.supplier_client, self.supplier_reversal, self.now,
+                              self.settings.supplier_push_max_attempts)
+
+    @cached_property
+    def supplier_reconciliation(self) -> SupplierReconciliation:
+        return SupplierReconciliation(self.uow, self.supplier_client, self.now)
     @cached_property
     def passwords(self) -> Argon2Passwords:
         s = self.settings

@@ -577,6 +577,115 @@ email_deliveries = Table(
     CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_kind"),
 )
 
+# --- boat operators (migration 0015) ---------------------------------------------------
+_U = UUID(as_uuid=False)
+
+# A tenant's account with an operator: stub or real, URL, the secret's name (never the secret).
+supplier_accounts = Table(
+    "supplier_accounts",
+    metadata,
+    Column("tenant_id", _U, ForeignKey("tenants.id"), primary_key=True),
+    Column("supplier", Text, primary_key=True),
+    Column("mode", Text, nullable=False),
+    Column("base_url", Text),
+    Column("secret_name", Text),
+    Column("email", Text),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+)
+
+supplier_sync_runs = Table(
+    "supplier_sync_runs",
+    metadata,
+    _id(),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("horizon", Text, nullable=False),  # near | season | reconcile
+    Column("date_from", Date),
+    Column("date_to", Date),
+    Column("status", Text, nullable=False, server_default="running"),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("closed", Integer, nullable=False, server_default=text("0")),
+    Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+)
+
+# The operator's side of one of our sailings: its booking ids and what it lets us sell.
+supplier_sailings = Table(
+    "supplier_sailings",
+    metadata,
+    Column("sailing_id", _U, ForeignKey("sailings.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("supplier_ref", Text, nullable=False),
+    Column("booking", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("available", Integer),
+    Column("bucket", Text),
+    Column("barcode_required", Boolean, nullable=False, server_default=text("true")),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_reason", Text),
+)
+
+supplier_tariffs = Table(
+    "supplier_tariffs",
+    metadata,
+    Column("tariff_id", _U, ForeignKey("tariffs.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("booking", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+# The sale at the operator, one per order: written before the first call (state first).
+supplier_orders = Table(
+    "supplier_orders",
+    metadata,
+    Column("order_id", _U, ForeignKey("orders.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("sailing_id", _U, ForeignKey("sailings.id"), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("supplier_order_id", Text),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("fine_amount", Numeric(12, 2)),
+    _created(),
+    Column("registered_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("returned_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The operator's code for one of our tickets (printed on the e-ticket).
+supplier_tickets = Table(
+    "supplier_tickets",
+    metadata,
+    Column("ticket_id", _U, ForeignKey("tickets.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("order_id", _U, ForeignKey("orders.id"), nullable=False),
+    Column("barcode", Text, nullable=False),
+    Column("ticket_number", Text),
+)
+
+# What the daily reconciliation found: rows for finance, each also an attention flag.
+supplier_mismatches = Table(
+    "supplier_mismatches",
+    metadata,
+    _id(),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("run_id", _U, ForeignKey("supplier_sync_runs.id")),
+    Column("supplier", Text, nullable=False),
+    Column("order_id", _U, ForeignKey("orders.id")),
+    Column("sailing_id", _U, ForeignKey("sailings.id")),
+    Column("ours", Text, nullable=False),
+    Column("theirs", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # --- staff of the back offices (migration 0010; prichal.domain.staff) -------------------
 # A tenant's staff users: the e-mail is stored normalised (trimmed, lower-case); the password
 # only as an argon2 hash. ``failed_logins``/``locked_until``: the lockout after failed logins.

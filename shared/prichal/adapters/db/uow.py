@@ -16,6 +16,7 @@ from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
 from .seat_map_repository import SeatMapRepository
 from .staff_repository import Audit, StaffRepository
+from .supplier_repository import SupplierRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -38,6 +39,7 @@ class UnitOfWork:
     refunds: RefundRepository
     documents: DocumentRepository
     seat_maps: SeatMapRepository
+    suppliers: SupplierRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
         self.seat_maps = SeatMapRepository(self.conn, self.tenant_id)
+        self.suppliers = SupplierRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
