@@ -49,6 +49,7 @@ from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.request_limits import RequestLimit
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
+from prichal.services.staff_users import StaffUsers
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -216,15 +217,22 @@ class Container:
         return Argon2Passwords(s.staff_argon2_time_cost, s.staff_argon2_memory_kib, s.staff_argon2_parallelism)
 
     @cached_property
-    def staff_auth(self) -> StaffAuth:
+    def staff_policy(self) -> StaffAuthPolicy:
         s = self.settings
-        policy = StaffAuthPolicy(
+        return StaffAuthPolicy(
             session_ttl=timedelta(seconds=s.staff_session_ttl_seconds),
             session_idle=timedelta(seconds=s.staff_session_idle_seconds),
             api_token_days=s.staff_api_token_days, api_token_max_days=s.staff_api_token_max_days,
             max_failures=s.staff_login_max_failures, lockout=timedelta(seconds=s.staff_login_lockout_seconds),
             password_min_length=s.staff_password_min_length)
-        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=policy, now=self.now)
+
+    @cached_property
+    def staff_auth(self) -> StaffAuth:
+        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
+
+    @cached_property
+    def staff_users(self) -> StaffUsers:
+        return StaffUsers(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

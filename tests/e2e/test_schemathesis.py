@@ -41,7 +41,7 @@ from tests.e2e.gateway_harness import (
     sandbox_env,
 )
 
-FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
+FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
              "expire-holds", "outbox-relay", "issue-documents")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SANDBOX_SECRET = "sandbox-secret"  # the runtime's development default
