@@ -12,6 +12,7 @@ from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .payment_repository import PaymentRepository
+from .refund_repository import RefundRepository
 from .staff_repository import Audit, StaffRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
@@ -31,6 +32,7 @@ class UnitOfWork:
     holds: HoldRepository
     orders: OrderRepository
     payments: PaymentRepository
+    refunds: RefundRepository
     documents: DocumentRepository
     log: OrderLog
     outbox: Outbox
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
+        self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from prichal.adapters.db.rls import APP_ROLE, isolate_tenant_table
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
