@@ -40,6 +40,7 @@ from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
+from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
@@ -242,6 +243,10 @@ class Container:
     @cached_property
     def staff_auth(self) -> StaffAuth:
         return StaffAuth(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(uow=self.uow, now=self.now)
 
     @cached_property
     def staff_users(self) -> StaffUsers:
