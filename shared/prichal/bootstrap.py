@@ -44,6 +44,7 @@ from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
+from prichal.services.crm_sla import AttentionQueue, CrmSla, FlaggedOrders
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.inventory import Inventory
@@ -247,6 +248,17 @@ class Container:
     @cached_property
     def cases(self) -> CaseService:
         return CaseService(uow=self.uow, now=self.now)
+
+    @cached_property
+    def attention_queue(self) -> AttentionQueue:
+        """HOOK for the crm-orders branch: its attention queue (``size(tenant)``) replaces this
+        stand-in, which counts the orders flagged ``needs_attention``."""
+        return FlaggedOrders(self.uow)
+
+    @cached_property
+    def crm_sla(self) -> CrmSla:
+        return CrmSla(cases=self.cases, attention=self.attention_queue, p95_ms=self.settings.crm_slo_p95_ms,
+                      p99_ms=self.settings.crm_slo_p99_ms, now=self.now)
 
     @cached_property
     def staff_users(self) -> StaffUsers:

@@ -267,6 +267,11 @@ class Settings(BaseSettings):
     staff_argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     staff_argon2_parallelism: int = Field(default=1, ge=1)
 
+    # --- the CRM ---------------------------------------------------------------------------
+    # Its SLO (DESIGN.md): GET /function/crm/sla compares its own latency percentiles with them.
+    crm_slo_p95_ms: float = Field(default=800.0, gt=0)
+    crm_slo_p99_ms: float = Field(default=1500.0, gt=0)
+
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console", "otlp"] = Field(

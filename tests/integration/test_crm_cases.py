@@ -224,3 +224,29 @@ def test_bad_cases_are_4xx_and_write_nothing(container, demo):
         assert answer.status in (404, 422) and answer.headers["Content-Type"] == PROBLEM, (body, answer.json)
     assert crm("GET", "/cases", demo.slug, token).json["items"] == []
     assert _audit(demo.tenant_id, "case.opened") == []
+
+
+def test_get_sla_reports_latency_cases_and_the_attention_queue(container, demo, owner_engine, clock):
+    from prichal.adapters.db import tables as t
+
+    token = staff_token(demo.tenant_id, "agent", scopes=["cases.read", "cases.manage"])
+    _open(demo.slug, token, priority="urgent")
+    _open(demo.slug, token, priority="low")
+    order = paid_order(container, demo)
+    with owner_engine.begin() as conn:
+        conn.execute(t.orders.update().where(t.orders.c.id == order.id).values(needs_attention="late_payment"))
+    clock.advance(minutes=40)  # the urgent case's first response is overdue
+    answer = crm("GET", "/sla", demo.slug, token)
+    assert answer.status == 200, answer.json
+    report = answer.json
+    assert report["slo"] == {"p95_ms": 800.0, "p99_ms": 1500.0}
+    assert report["latency"]["requests"] > 0 and report["latency"]["p95_ms"] is not None
+    assert report["latency"]["p95_ok"] in (True, False)
+    assert "/sla" not in [r["route"] for r in report["latency"]["routes"]]
+    assert "/cases" in [r["route"] for r in report["latency"]["routes"]]
+    assert report["cases"]["by_priority"]["urgent"] == {"open": 1, "at_risk": 0, "breached": 1}
+    assert report["cases"]["by_priority"]["low"] == {"open": 1, "at_risk": 0, "breached": 0}
+    assert report["cases"]["total"] == {"open": 2, "at_risk": 0, "breached": 1}
+    assert report["attention_queue"] == {"size": 1}
+    _problem(crm("GET", "/sla", demo.slug, staff_token(demo.tenant_id, "finance")), 403)  # no cases.read
+    _problem(crm("GET", "/sla", demo.slug), 401)

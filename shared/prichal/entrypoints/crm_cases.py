@@ -140,7 +140,62 @@ class SlaPolicyView(BaseModel):
     business_hours: BusinessHoursBody | None
 
 
+class Slo(BaseModel):
+    p95_ms: float
+    p99_ms: float
+
+
+class RouteLatency(BaseModel):
+    route: str
+    method: str
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class Latency(BaseModel):
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    p95_ok: bool | None = Field(description="null until there is a request to measure")
+    p99_ok: bool | None
+    source: str
+    routes: list[RouteLatency]
+
+
+class CaseCounts(BaseModel):
+    open: int
+    at_risk: int
+    breached: int
+
+
+class CasesSla(BaseModel):
+    by_priority: dict[Priority, CaseCounts]
+    total: CaseCounts
+
+
+class AttentionSize(BaseModel):
+    size: int | None = Field(description="orders waiting for a person; null when it cannot be told")
+
+
+class SlaReport(BaseModel):
+    at: dt.datetime
+    slo: Slo
+    latency: Latency
+    cases: CasesSla
+    attention_queue: AttentionSize
+
+
 def register(app: FunctionApp) -> None:
+    @app.route("GET", "/sla", response=SlaReport, errors=(401, 403))
+    @describe(security=STAFF)
+    def sla(request: Request) -> SlaReport:
+        """The CRM's latency against its SLO, cases at risk and breached per priority, the attention queue."""
+        require_staff(request, Permission.CASES_READ)
+        return SlaReport(**container().crm_sla.report(request.tenant))
+
     @app.route("GET", "/cases/sla-policy", response=SlaPolicyView, errors=(401, 403))
     @describe(security=STAFF)
     def get_policy(request: Request) -> dict[str, Any]:
