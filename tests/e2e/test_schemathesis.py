@@ -131,7 +131,21 @@ def runtime(test_env) -> Iterator[Runtime]:
     env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS,
            "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000"}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
-        yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()))
+        yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()), _staff_token(demo.slug))
+
+
+def _staff_token(slug: str) -> str:
+    """An admin's API token of the fuzzed tenant (made by the admin CLI, as an operator would)."""
+    import contextlib
+    import io
+
+    from prichal.admin import main as admin
+
+    assert admin(["staff-user", slug, "--email", f"fuzz@{slug}.test", "--name", "Fuzz", "--no-password"]) == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert admin(["staff-token", slug, "--email", f"fuzz@{slug}.test", "--name", "schemathesis"]) == 0
+    return printed.getvalue().strip().splitlines()[-1]
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,7 @@ class Runtime:
     url: str
     tenant: str
     real: Real
+    staff_token: str  # an admin's API token: staff routes answer past 401
 
 
 HOLD_SEAT = "main-C-3"
@@ -240,6 +255,8 @@ def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
         headers["Authorization"] = "Basic " + b64encode(f"{shop}:{SANDBOX_SECRET}".encode()).decode()
     elif "orderToken" in schemes and (case.path_parameters or {}).get("order_id") == runtime.real.order_id:
         headers["Authorization"] = f"Bearer {runtime.real.access_token}"
+    elif "staffToken" in schemes and not case.operation.label.endswith("/logout"):  # logout would end it
+        headers["Authorization"] = f"Bearer {runtime.staff_token}"
     return headers
 
 
