@@ -53,13 +53,14 @@ class StaffUsers:
             raise InvalidInput("nothing to change", errors=[{"loc": [], "type": "missing", "msg": "nothing to change"}])
         with self._uow(tenant_id) as uow:
             user = self._found(uow, user_id)
+            everyone = uow.staff.list_users(lock=True)
+            user = next(u for u in everyone if u["id"] == user["id"])  # as locked
             now = self._now()
             stays_admin = values.get("role", user["role"]) == Role.ADMIN and values.get("active", user["active"])
             if user["role"] == Role.ADMIN and user["active"] and not stays_admin:
                 if user["id"] == actor.user_id:
                     raise Conflict("an admin cannot demote or deactivate itself; ask another admin")
-                if not any(u["role"] == Role.ADMIN and u["active"] and u["id"] != user["id"]
-                           for u in uow.staff.list_users()):
+                if not any(u["role"] == Role.ADMIN and u["active"] and u["id"] != user["id"] for u in everyone):
                     raise Conflict("the tenant would have no active admin left")
             uow.staff.update_user(user["id"], now, **values)
             if values.get("active") is False:
