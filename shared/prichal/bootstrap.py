@@ -242,6 +242,11 @@ class Container:
             password_min_length=s.staff_password_min_length)
 
     @cached_property
+    def staff_login_limit(self) -> RequestLimit:
+        per_address = self.settings.staff_login_rate_limit_per_address_per_minute
+        return RequestLimit(self.hold_store, "staff-login", per_address, per_address)
+
+    @cached_property
     def staff_auth(self) -> StaffAuth:
         return StaffAuth(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
 

@@ -211,3 +211,18 @@ def test_another_tenants_ids_are_404_and_its_tokens_401(container, demo, other_d
     assert theirs["email"] not in str(crm("GET", "/staff", demo.slug, admin).json)
     assert _entries(demo.tenant_id)[0]["target_id"] != theirs["id"]
     assert container.staff_auth.authenticate(other_demo.tenant_id, their_token.token)  # still valid at home
+
+
+def test_logins_from_one_address_are_limited_whatever_the_email(container, demo):
+    from prichal.services.request_limits import RequestLimit
+
+    container.staff_login_limit = RequestLimit(container.hold_store, "staff-login", 3, 3)
+    sprayer = {"X-Forwarded-For": "198.51.100.77"}
+    for n in range(3):
+        _problem(crm("POST", "/login", demo.slug, headers=sprayer,
+                     body={"email": f"user{n}@seller.test", "password": "Summer2026!!"}), 401)
+    limited = crm("POST", "/login", demo.slug, headers=sprayer, body={"email": "u9@seller.test", "password": "x"})
+    assert _problem(limited, 429, "rate-limited") and int(limited.headers["Retry-After"]) > 0
+    other = crm("POST", "/login", demo.slug, headers={"X-Forwarded-For": "198.51.100.78"},
+                body={"email": "u9@seller.test", "password": "x"})
+    _problem(other, 401)  # another address is not held back

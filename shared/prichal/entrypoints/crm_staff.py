@@ -270,7 +270,9 @@ def register(app: FunctionApp) -> None:
 
 
 def _login(tenant_id: str | None, body: LoginBody, address: str | None) -> LoginAnswer:
-    done = container().staff_auth.login(tenant_id, body.email, body.password, address)
+    c = container()
+    c.staff_login_limit.check(tenant_id or "platform", f"ip:{address or 'unknown'}", address)  # 429
+    done = c.staff_auth.login(tenant_id, body.email, body.password, address)
     return LoginAnswer(token=done.token, expires_at=done.expires_at,
                        idle_timeout_seconds=int(done.idle_timeout.total_seconds()),
                        me=_me(StaffActor(done.principal, address)))
