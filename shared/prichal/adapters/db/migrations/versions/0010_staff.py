@@ -232,11 +232,11 @@ def _support_cases() -> None:
 
 
 def downgrade() -> None:
-    for table in NEW_TENANT_TABLES:
+    for table in ("staff_users", "staff_tokens", "staff_audit"):
         op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    # IF EXISTS: a database migrated to 0010 before the support cases joined it lacks these
     for table in ("case_numbers", "case_sla_policies", "case_messages", "support_cases"):
-        op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
-        op.drop_table(table)
+        op.execute(f"DROP TABLE IF EXISTS {table}")
     for table in ("platform_audit", "staff_audit", "platform_tokens", "platform_staff", "staff_tokens",
                   "staff_users"):
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
