@@ -51,10 +51,12 @@ from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
+from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_admin import CatalogAdmin
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
+from prichal.services.crm_sla import AttentionQueue, CrmSla, FlaggedOrders
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.inventory import Inventory
@@ -65,6 +67,7 @@ from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
 from prichal.services.seat_maps import SeatMapService
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
+from prichal.services.staff_users import StaffUsers
 from prichal.services.supplier_orders import SupplierOrders
 from prichal.services.supplier_port import SaleReversal, SupplierClient
 from prichal.services.supplier_reconciliation import SupplierReconciliation
@@ -297,15 +300,42 @@ class Container:
         return Argon2Passwords(s.staff_argon2_time_cost, s.staff_argon2_memory_kib, s.staff_argon2_parallelism)
 
     @cached_property
-    def staff_auth(self) -> StaffAuth:
+    def staff_policy(self) -> StaffAuthPolicy:
         s = self.settings
-        policy = StaffAuthPolicy(
+        return StaffAuthPolicy(
             session_ttl=timedelta(seconds=s.staff_session_ttl_seconds),
             session_idle=timedelta(seconds=s.staff_session_idle_seconds),
             api_token_days=s.staff_api_token_days, api_token_max_days=s.staff_api_token_max_days,
             max_failures=s.staff_login_max_failures, lockout=timedelta(seconds=s.staff_login_lockout_seconds),
             password_min_length=s.staff_password_min_length)
-        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=policy, now=self.now)
+
+    @cached_property
+    def staff_login_limit(self) -> RequestLimit:
+        per_address = self.settings.staff_login_rate_limit_per_address_per_minute
+        return RequestLimit(self.hold_store, "staff-login", per_address, per_address)
+
+    @cached_property
+    def staff_auth(self) -> StaffAuth:
+        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(uow=self.uow, now=self.now)
+
+    @cached_property
+    def attention_queue(self) -> AttentionQueue:
+        """HOOK for the crm-orders branch: its attention queue (``size(tenant)``) replaces this
+        stand-in, which counts the orders flagged ``needs_attention``."""
+        return FlaggedOrders(self.uow)
+
+    @cached_property
+    def crm_sla(self) -> CrmSla:
+        return CrmSla(cases=self.cases, attention=self.attention_queue, p95_ms=self.settings.crm_slo_p95_ms,
+                      p99_ms=self.settings.crm_slo_p99_ms, now=self.now)
+
+    @cached_property
+    def staff_users(self) -> StaffUsers:
+        return StaffUsers(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
 
     @cached_property
     def owner_engine(self) -> Engine:

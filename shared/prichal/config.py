@@ -289,10 +289,18 @@ class Settings(BaseSettings):
     staff_login_max_failures: int = Field(default=5, gt=0)
     staff_login_lockout_seconds: int = Field(default=15 * 60, gt=0)
     staff_password_min_length: int = Field(default=12, ge=8)
+    # Login attempts per minute from one client address, whatever the e-mail (password
+    # spraying over many users, which the per-user lockout does not see); 0 = no limit.
+    staff_login_rate_limit_per_address_per_minute: int = Field(default=30, ge=0)
     # argon2id cost (RFC 9106's second recommendation: 64 MiB, 3 passes); tests lower it.
     staff_argon2_time_cost: int = Field(default=3, ge=1)
     staff_argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     staff_argon2_parallelism: int = Field(default=1, ge=1)
+
+    # --- the CRM ---------------------------------------------------------------------------
+    # Its SLO (DESIGN.md): GET /function/crm/sla compares its own latency percentiles with them.
+    crm_slo_p95_ms: float = Field(default=800.0, gt=0)
+    crm_slo_p99_ms: float = Field(default=1500.0, gt=0)
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"

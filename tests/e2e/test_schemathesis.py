@@ -41,7 +41,7 @@ from tests.e2e.gateway_harness import (
     sandbox_env,
 )
 
-FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
+FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
              "expire-holds", "outbox-relay", "issue-documents", "admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SANDBOX_SECRET = "sandbox-secret"  # the runtime's development default
@@ -255,6 +255,8 @@ def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
         headers["Authorization"] = f"Bearer {runtime.platform_token if platform else runtime.admin_token}"
     elif "orderToken" in schemes and (case.path_parameters or {}).get("order_id") == runtime.real.order_id:
         headers["Authorization"] = f"Bearer {runtime.real.access_token}"
+    elif "staffToken" in schemes and not case.operation.label.endswith("/logout"):  # logout would end it
+        headers["Authorization"] = f"Bearer {runtime.admin_token}"
     return headers
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from tests.support import load_function
 
-FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
+FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
              "expire-holds", "outbox-relay", "issue-documents", "admin", "supplier-sync", "supplier-orders")
 NO_CONTENT = {"204", "303"}
 

@@ -801,6 +801,81 @@ platform_audit = Table(
     Index("ix_platform_audit_at", "at"),
 )
 
+# --- support cases and their SLAs (migration 0010; prichal.domain.sla, services/cases.py) --
+# Deadlines are stored as moments (computed by the domain from the tenant's policy, business
+# hours included), so the queue and the flags are plain comparisons with now. ``next_due``:
+# the deadline the case runs against now (first response, else resolution; NULL when none
+# runs: done, or waiting for the buyer), the queue's order.
+support_cases = Table(
+    "support_cases",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("number", BigInteger, nullable=False),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), index=True),
+    Column("subject", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("priority", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="new"),
+    Column("assignee_id", UUID(as_uuid=False), ForeignKey("staff_users.id"), index=True),
+    Column("buyer_name", Text),
+    Column("buyer_email", Text),
+    Column("buyer_phone", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_due", DateTime(timezone=True), nullable=False),
+    Column("first_response_risk_at", DateTime(timezone=True), nullable=False),
+    Column("first_responded_at", DateTime(timezone=True)),
+    Column("resolution_due", DateTime(timezone=True), nullable=False),
+    Column("resolution_risk_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("waiting_since", DateTime(timezone=True)),
+    Column("paused_seconds", Integer, nullable=False, server_default=text("0")),  # counted time waiting
+    Column("next_due", DateTime(timezone=True)),
+    Column("next_risk_at", DateTime(timezone=True)),
+    Column("created_by", Text),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "number", name="uq_support_cases_number"),
+    CheckConstraint("status IN ('new', 'in_progress', 'waiting_for_buyer', 'resolved', 'closed')",
+                    name="status_known"),
+    CheckConstraint("priority IN ('urgent', 'high', 'normal', 'low')", name="priority_known"),
+    CheckConstraint("channel IN ('phone', 'email', 'chat', 'web', 'messenger', 'other')", name="channel_known"),
+    Index("ix_support_cases_queue", "tenant_id", "next_due", "id"),
+)
+
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("case_id", UUID(as_uuid=False), ForeignKey("support_cases.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),  # buyer: what the buyer wrote/said; reply: to the buyer; note: internal
+    Column("author_type", Text, nullable=False),  # staff | platform | system
+    Column("author_id", Text),
+    Column("author_name", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    _created(),
+    CheckConstraint("kind IN ('buyer', 'reply', 'note')", name="kind_known"),
+)
+
+# A tenant's SLA policy (targets per priority, business hours): prichal.domain.sla.SlaPolicy.to_data.
+case_sla_policies = Table(
+    "case_sla_policies",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("policy", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Per-tenant case numbers, consecutive (as order_numbers).
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
+)
+
 # Tables whose rows belong to one tenant and are guarded by row-level security.
 TENANT_TABLES = [
     t.name for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenant_domains"

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from .case_repository import CaseRepository
 from .catalog_admin_repository import CatalogAdminRepository
 from .catalog_repository import CatalogRepository
 from .document_repository import DocumentRepository
@@ -46,6 +47,7 @@ class UnitOfWork:
     staff: StaffRepository  # the tenant's staff users and tokens
     platform_staff: StaffRepository  # platform admins (no tenant)
     audit: Audit
+    cases: CaseRepository
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.staff = StaffRepository(self.conn, self.tenant_id or "")
         self.platform_staff = StaffRepository(self.conn, None)
         self.audit = Audit(self.conn, self.tenant_id or None)
+        self.cases = CaseRepository(self.conn, self.tenant_id)
         return self
 
     def commit(self) -> None:
