@@ -13,6 +13,7 @@
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
     python -m prichal.admin staff-user <slug> --email E --name N [--role admin]   # staff: see prichal.cli_staff
     python -m prichal.admin tenant-onboard <slug> --name ... [--file tenant.json]   # see prichal.cli_tenants
+    python -m prichal.admin seatmap-import <slug> <vessel id> map.json [--publish]  # see prichal.cli_seatmaps
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
 OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
@@ -51,7 +52,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_staff, cli_tenants
+from prichal import cli_seatmaps, cli_staff, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -102,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--limit", type=int, default=100)
     cli_staff.add_commands(commands)
     cli_tenants.add_commands(commands)
+    cli_seatmaps.add_commands(commands)
     return parser
 
 
@@ -112,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         from prichal.bootstrap import container
 
         return (cli_staff if args.command in cli_staff.COMMANDS else cli_tenants).run(args, container())
+    if args.command in cli_seatmaps.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_seatmaps.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

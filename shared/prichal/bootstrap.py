@@ -62,6 +62,7 @@ from prichal.services.payments import PaymentService
 from prichal.services.refund_notices import RefundNotices
 from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
+from prichal.services.seat_maps import SeatMapService
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
 from prichal.services.tenant_onboarding import TenantOnboarding
 
@@ -140,6 +141,13 @@ class Container:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
                            (self.settings.hold_rate_limit_per_minute,
                             self.settings.hold_rate_limit_per_address_per_minute), self.now)
+
+    @cached_property
+    def seat_maps(self) -> SeatMapService:
+        return SeatMapService(uow=self.uow, store=self.hold_store, inventory=self.inventory, holds=self.holds,
+                              catalog=self.catalog_reader, clock=self.now,
+                              import_max_bytes=self.settings.seatmap_import_max_bytes,
+                              catalog_changed=self.catalog_generations.bump)
 
     @cached_property
     def order_limit(self) -> RequestLimit:

@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     tenant_cache_seconds: float = 30.0
     catalog_cache_seconds: float = 10.0
     seat_status_cache_seconds: float = 5.0
+    # --- seat-map editor (admin function) ------------------------------------------
+    # The largest seat-map file imported (bytes; the edge's MAX_BODY_BYTES caps uploads too).
+    seatmap_import_max_bytes: int = 1024 * 1024
 
     # --- payments: the sandbox provider (the mock-payments function) -----------------
     # The secret every caller of the sandbox must present as the Basic auth password (any

@@ -58,6 +58,8 @@ class CatalogService:
             tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}), on=day)
             seated = {s.id for s in found if s.seating is Seating.ASSIGNED}
             ticketed = uow.catalog.ticketed_seats_of(sorted(seated))
+            for sailing_id, blocked in uow.catalog.blocked_seats_of(sorted(seated)).items():
+                ticketed[sailing_id] |= blocked  # neither can be bought
             places = uow.catalog.places_taken([s.id for s in found if s.seating is Seating.FREE], now)
         held = self._store.live_holds(tenant.id, sorted(seated), epoch_ms(now))
         sale_day = self._sale_day(tenant)
@@ -114,6 +116,8 @@ class CatalogService:
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats_of([sailing.id]).get(sailing.id, set()) if seated else set()
+            if seated:
+                ticketed |= uow.catalog.blocked_seats_of([sailing.id])[sailing.id]
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         held = self._store.held_seats(tenant.id, sailing.id, epoch_ms(now)) if seated else {}
         sale_day = self._sale_day(tenant)
@@ -149,6 +153,7 @@ class CatalogService:
         with self._uow(tenant.id) as uow:
             tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats(sailing.id) if seated else {}
+            blocked = uow.catalog.blocked_seats_of([sailing.id])[sailing.id] if seated else set()
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         sale_day = self._sale_day(tenant)
         base = {**self._summary(sailing, now), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
@@ -161,7 +166,7 @@ class CatalogService:
         counts = dict.fromkeys(SeatStatus, 0)
         seats = []
         for seat in seat_map.seats.values():
-            if seat.blocked:
+            if seat.blocked or seat.id in blocked:  # in this version, or on this sailing only
                 status = SeatStatus.BLOCKED
             elif ticketed.get(seat.id) == "sold":
                 status = SeatStatus.SOLD
@@ -172,7 +177,8 @@ class CatalogService:
             counts[status] += 1
             seats.append({"id": seat.id, "label": seat_map.label(seat.id), "section": seat.section,
                           "row": seat.row, "number": seat.number,
-                          "x": seat.x, "y": seat.y, "category": seat.category, "status": status.value})
+                          "x": seat.x, "y": seat.y, "category": seat.category, "accessible": seat.accessible,
+                          "status": status.value})
         categories = [
             {"code": c.code, "name": c.name, "color": c.color,
              "prices": [price_view(t, tenant, sale_day) for t in tariffs if t.applies_to(c.code)]}

@@ -13,6 +13,7 @@ from prichal.domain.vat import VatRate
 from .tables import (
     piers,
     programs,
+    sailing_seat_blocks,
     sailings,
     seat_categories,
     seat_holds,
@@ -95,7 +96,8 @@ class CatalogRepository:
             sections=sections,
             seats={
                 row.code: Seat(id=row.code, section=row.section, row=row.row_label, number=row.number,
-                               x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked)
+                               x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked,
+                               accessible=row.accessible)
                 for row in seat_rows
             },
         )
@@ -119,11 +121,25 @@ class CatalogRepository:
         ]
 
     def sold_seats(self, sailing_id: str, among: list[str] | None = None) -> set[str]:
+        """Seats that cannot be held or ordered on the sailing: with a live ticket, or
+        blocked on this sailing only (``sailing_seat_blocks``)."""
         query = select(tickets.c.seat_id).where(
             tickets.c.sailing_id == sailing_id, tickets.c.seat_id.is_not(None), tickets.c.status.in_(LIVE_TICKET))
+        blocked = select(sailing_seat_blocks.c.seat_id).where(sailing_seat_blocks.c.sailing_id == sailing_id)
         if among is not None:
             query = query.where(tickets.c.seat_id.in_(among))
-        return set(self.conn.execute(query).scalars())
+            blocked = blocked.where(sailing_seat_blocks.c.seat_id.in_(among))
+        return set(self.conn.execute(query.union(blocked)).scalars())
+
+    def blocked_seats_of(self, sailing_ids: list[str]) -> dict[str, set[str]]:
+        """Seats blocked on one sailing only, per sailing (the map's own blocks are in the map)."""
+        found: dict[str, set[str]] = {sailing_id: set() for sailing_id in sailing_ids}
+        if sailing_ids:
+            rows = self.conn.execute(select(sailing_seat_blocks.c.sailing_id, sailing_seat_blocks.c.seat_id)
+                                     .where(sailing_seat_blocks.c.sailing_id.in_(sailing_ids)))
+            for row in rows:
+                found[row.sailing_id].add(row.seat_id)
+        return found
 
     def ticketed_seats(self, sailing_id: str) -> dict[str, str]:
         """Seats with a live ticket: seat id -> ``reserved`` (awaiting payment) or ``sold``."""

@@ -135,7 +135,25 @@ seat_maps = Table(
     Column("version", Integer, nullable=False),
     Column("name", Text, nullable=False),
     _created(),
+    Column("published_at", DateTime(timezone=True)),  # NULL: published before the editor existed
+    Column("published_by", Text),
     UniqueConstraint("vessel_id", "version", name="uq_seat_maps_vessel_version"),
+)
+
+# The one draft of a vessel's seat map: the editor's document (the seat-map file format)
+# until it is published as the vessel's next version.
+seat_map_drafts = Table(
+    "seat_map_drafts",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vessel_id", UUID(as_uuid=False), ForeignKey("vessels.id"), nullable=False, unique=True),
+    Column("base_version", Integer),  # the version it was opened from; NULL: drawn from nothing
+    Column("document", JSONB, nullable=False),
+    Column("revision", Integer, nullable=False, server_default=text("1")),  # +1 on every edit
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", Text, nullable=False),
 )
 
 seat_map_sections = Table(
@@ -145,6 +163,11 @@ seat_map_sections = Table(
     Column("code", Text, primary_key=True),  # as in seats.section and the seat ids
     _tenant(),
     Column("name", Text, nullable=False),  # what buyers read: "Главная палуба"
+    # the section's outline on the drawing; NULL: none drawn (maps from before the editor)
+    Column("x", Numeric(9, 2)),
+    Column("y", Numeric(9, 2)),
+    Column("width", Numeric(9, 2)),
+    Column("height", Numeric(9, 2)),
 )
 
 seat_categories = Table(
@@ -170,6 +193,7 @@ seats = Table(
     Column("y", Numeric(8, 2), nullable=False),
     Column("category", Text, nullable=False),
     Column("blocked", Boolean, nullable=False, server_default=text("false")),
+    Column("accessible", Boolean, nullable=False, server_default=text("false")),
     ForeignKeyConstraint(["seat_map_id", "category"], ["seat_categories.seat_map_id", "seat_categories.code"],
                          name="fk_seats_category"),
 )
@@ -238,6 +262,18 @@ tariffs = Table(
     CheckConstraint("valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until", name="valid_period"),
     UniqueConstraint("program_id", "ticket_type", "seat_category", "valid_from", name="uq_tariffs_kind",
                      postgresql_nulls_not_distinct=True),
+)
+
+# Seats out of sale on one sailing only (crew seats, a broken seat), without a new version.
+sailing_seat_blocks = Table(
+    "sailing_seat_blocks",
+    metadata,
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), primary_key=True),
+    Column("seat_id", Text, primary_key=True),
+    _tenant(),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("blocked_by", Text, nullable=False),
+    _created(),
 )
 
 seat_holds = Table(

@@ -14,6 +14,7 @@ from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
+from .seat_map_repository import SeatMapRepository
 from .staff_repository import Audit, StaffRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
@@ -36,6 +37,7 @@ class UnitOfWork:
     payments: PaymentRepository
     refunds: RefundRepository
     documents: DocumentRepository
+    seat_maps: SeatMapRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
+        self.seat_maps = SeatMapRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
