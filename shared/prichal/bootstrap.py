@@ -46,6 +46,7 @@ from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
+from prichal.services.reports import ReportService, ReportSettings
 from prichal.services.request_limits import RequestLimit
 
 if TYPE_CHECKING:
@@ -206,6 +207,22 @@ class Container:
             DocumentSettings(sender=s.smtp_from, link_expiry=timedelta(seconds=s.document_url_expiry_seconds),
                              email_link_expiry=timedelta(seconds=s.email_link_expiry_seconds),
                              email_lease=timedelta(seconds=s.email_lease_seconds)),
+            self.now)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from prichal.adapters.db.report_snapshot import report_snapshot
+
+        s = self.settings
+        return ReportService(
+            self.uow, self.tenants, lambda tenant_id: report_snapshot(self.engine, tenant_id), self.storage,
+            self.relay, self.mailer,
+            ReportSettings(max_concurrent=s.report_max_concurrent_jobs, max_period_days=s.report_max_period_days,
+                           link_expiry=timedelta(seconds=s.report_url_expiry_seconds),
+                           email_link_expiry=timedelta(seconds=s.report_email_link_expiry_seconds),
+                           lease=timedelta(seconds=s.report_job_lease_seconds),
+                           max_attempts=s.report_max_attempts, schedule_hour=s.report_schedule_hour,
+                           mail_from=s.report_mail_from),
             self.now)
 
     def now(self) -> datetime:

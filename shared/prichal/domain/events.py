@@ -109,6 +109,15 @@ class OrderCancelled(Event):
     reason: str | None = None
 
 
+@event
+@dataclass(frozen=True)
+class ReportRequested(Event):
+    type: ClassVar[str] = "report.requested"
+    job_id: str
+    report: str
+    format: str
+
+
 # --- (de)serialisation ------------------------------------------------------------------
 
 def _dump(value: Any) -> Any:

@@ -8,6 +8,7 @@ migration): a session that has not chosen a tenant sees nothing.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -71,6 +72,8 @@ tenants = Table(
     # key itself never lives in the database (see prichal.adapters.payments.registry)
     Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
+    # where scheduled finance reports are e-mailed as links (NULL: stored, not sent)
+    Column("finance_email", Text),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     # signs the storefront's client ids (domain/client_ids.py); random per tenant, never in an API
     Column("storefront_key", Text, nullable=False,
@@ -470,6 +473,40 @@ email_deliveries = Table(
     _created(),
     Column("sent_at", DateTime(timezone=True)),
     CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_kind"),
+)
+
+# One requested report (report-export): parameters, state, progress and the file it made.
+report_jobs = Table(
+    "report_jobs",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("report", Text, nullable=False),  # the exporter's identifier, e.g. sales_register
+    Column("format", Text, nullable=False),  # xlsx | csv | csv-excel
+    Column("parameters", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("status", Text, nullable=False, server_default="queued"),
+    Column("progress", Integer, nullable=False, server_default=text("0")),
+    Column("rows", Integer, nullable=False, server_default=text("0")),
+    Column("total_rows", Integer),
+    Column("requested_by", Text, nullable=False),  # staff:<user id> | schedule
+    # set for scheduled reports: daily:<date> | monthly:<yyyy-mm>; one job per key and tenant
+    Column("schedule_key", Text),
+    Column("email_to", Text),
+    Column("emailed_at", DateTime(timezone=True)),
+    Column("s3_key", Text),
+    Column("size", BigInteger),
+    Column("sha256", Text),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _created(),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_kind"),
+    CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    CheckConstraint("status <> 'done' OR (s3_key IS NOT NULL AND size IS NOT NULL AND sha256 IS NOT NULL)",
+                    name="done_has_file"),
+    UniqueConstraint("tenant_id", "schedule_key", name="uq_report_jobs_schedule_key"),
+    Index("ix_report_jobs_active", "tenant_id", "created_at", postgresql_where=text("status IN ('queued', 'running')")),
 )
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.

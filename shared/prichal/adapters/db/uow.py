@@ -12,6 +12,7 @@ from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .payment_repository import PaymentRepository
+from .report_repository import ReportJobRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -32,6 +33,7 @@ class UnitOfWork:
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
+    reports: ReportJobRepository
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
+        self.reports = ReportJobRepository(self.conn, self.tenant_id)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,162 @@
+"""report-export: finance reports (CSV / XLSX) as jobs, and the consumer of ``report.requested``.
+
+``POST /reports`` (finance staff) asks for a report and answers 202 with the job; the job
+runs when the ``report.requested`` event reaches ``POST /`` (the RabbitMQ connector, or a
+Knative CloudEvent in binary or structured mode), so a long report never holds a request.
+``GET /reports/{job_id}`` tells status, progress, rows and, once done, a presigned link
+under ``tenants/<slug>/reports/...`` that expires, with the file's size and sha256.
+``GET /reports`` lists the reports, their parameters and columns. The rules live in
+``prichal.services.reports``; the reports in ``prichal.reports``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prichal.bootstrap import container, function_app
+from prichal.config import read_secret
+from prichal.domain.errors import Forbidden
+from prichal.domain.reports import ReportFormat
+from prichal.entrypoints.app import Request, Response
+from prichal.entrypoints.cloudevents import event_from_request
+from prichal.entrypoints.openapi import JSON, Media, describe
+from prichal.reports.base import REPORTS, exporter
+from prichal.services.reports import JobView
+
+app = function_app("report-export", "Finance reports",
+                   "Sales register, payments and refunds, daily and VAT summaries, supplier settlement "
+                   "as CSV or XLSX in object storage, prepared asynchronously.")
+
+
+class ReportRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    report: str = Field(description="sales_register, payments_refunds, daily_summary, vat_summary, "
+                                    "supplier_settlement")
+    format: ReportFormat = Field(description="xlsx; csv (RFC 4180); csv-excel (UTF-8 BOM, ';', decimal comma)")
+    date_from: date = Field(alias="from", description="first day, in the seller's time zone")
+    date_to: date = Field(alias="to", description="last day (included), in the seller's time zone")
+    program_id: str | None = None
+    pier_id: str | None = None
+    sailing_id: str | None = None
+
+
+class JobAnswer(BaseModel):
+    job_id: str
+    report: str
+    format: str
+    status: str = Field(description="queued, running, done or failed")
+    progress: int = Field(description="percent")
+    rows: int
+    total_rows: int | None
+    parameters: dict[str, Any]
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(description="why a failed job failed")
+    url: str | None = Field(description="presigned download link while done")
+    expires_in: int | None = Field(description="seconds the link stays valid")
+    s3_key: str | None
+    size: int | None
+    sha256: str | None
+
+
+class ReportKind(BaseModel):
+    identifier: str
+    title: str
+    description: str
+    columns: list[dict[str, Any]]
+
+
+class ReportKinds(BaseModel):
+    reports: list[ReportKind]
+    formats: list[str]
+
+
+class Consumed(BaseModel):
+    job_id: str
+    status: str
+    ran: bool = Field(description="false when the job had been taken before (a redelivery)")
+    rows: int | None = None
+    size: int | None = None
+
+
+def _staff(request: Request) -> tuple[str, Any]:
+    """(who, actor for the audit): the staff module's finance permission; until that module
+    is on this branch, the seller's staff token (``X-Staff-Token``: the ``crm-token-<slug>`` secret)."""
+    try:
+        from prichal.domain.staff import Permission  # type: ignore[import-not-found]
+        from prichal.entrypoints.staff import require_staff  # type: ignore[import-not-found]
+    except ImportError:
+        assert request.tenant is not None
+        given = request.header("X-Staff-Token") or ""
+        expected = read_secret(f"crm-token-{request.tenant.slug}", bundle="crm-tokens")
+        if not (given and expected and hmac.compare_digest(given.encode(), expected.encode())):
+            raise Forbidden("a finance staff token of this seller is required") from None
+        return "staff:token", None
+    actor = require_staff(request, Permission.REPORTS_EXPORT)
+    return f"staff:{actor.principal.user_id}", actor
+
+
+def _answer(view: JobView) -> dict[str, Any]:
+    job = view.job
+    return {"job_id": job.id, "report": job.report, "format": job.format.value, "status": job.status.value,
+            "progress": job.progress, "rows": job.rows, "total_rows": job.total_rows,
+            "parameters": job.parameters.to_json(), "requested_by": job.requested_by, "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at, "error": job.error, "url": view.url,
+            "expires_in": view.expires_in, "s3_key": job.s3_key, "size": job.size, "sha256": job.sha256}
+
+
+@app.route("POST", "/reports", body=ReportRequestBody, response=JobAnswer, status=202,
+           errors=(401, 403, 422, 429))
+@describe(security=("staffToken",))
+def request_report(request: Request, body: ReportRequestBody) -> Response:
+    """Ask for a report; it is prepared asynchronously (poll the job)."""
+    who, actor = _staff(request)
+    c = container()
+    job = c.reports.request(request.tenant, report=body.report, fmt=body.format, date_from=body.date_from,
+                            date_to=body.date_to, requested_by=who, actor=actor, program_id=body.program_id,
+                            pier_id=body.pier_id, sailing_id=body.sailing_id)
+    return Response(status=202, body=_answer(JobView(job, None, None)),
+                    headers={"Location": f"/reports/{job.id}"})
+
+
+@app.route("GET", "/reports/{job_id}", response=JobAnswer, errors=(401, 403, 404))
+@describe(security=("staffToken",))
+def report_job(request: Request, job_id: str) -> dict[str, Any]:
+    """A report job: status, progress, rows; when done, the download link."""
+    _staff(request)
+    return _answer(container().reports.get(request.tenant, job_id))
+
+
+@app.route("GET", "/reports", response=ReportKinds, errors=(401, 403))
+@describe(security=("staffToken",))
+def report_kinds(request: Request) -> dict[str, Any]:
+    """The reports there are, with their columns."""
+    _staff(request)
+    exporter("sales_register")  # loads every report module
+    return {"reports": [{"identifier": cls.identifier, "title": cls.title, "description": cls.description,
+                         "columns": [{"key": c.key, "title": c.title, "type": c.type.value, "total": c.total}
+                                     for c in cls.columns]} for cls in REPORTS.values()],
+            "formats": [f.value for f in ReportFormat]}
+
+
+class ReportRequestedEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="report.requested")
+    tenant: str
+
+
+@app.route("POST", "/", tenant=False, response=Consumed, errors=(404, 422, 503), internal=True)
+@describe(body=Media(JSON, ReportRequestedEvent))
+def consume(request: Request) -> dict[str, Any]:
+    """Run the job a ``report.requested`` event names (idempotent: a redelivery makes no second file)."""
+    return container().reports.run_for_event(event_from_request(request.body, request.headers))
+
+
+handle = app.openfaas_handler
+main = app.functions_framework_target
