@@ -1,8 +1,9 @@
-"""report-export: finance reports (CSV / XLSX) as jobs, and the consumer of ``report.requested``.
+"""report-export: finance reports (CSV / XLSX) as jobs that finance staff ask for and poll.
 
 ``POST /reports`` (finance staff) asks for a report and answers 202 with the job; the job
-runs when the ``report.requested`` event reaches ``POST /`` (the RabbitMQ connector, or a
-Knative CloudEvent in binary or structured mode), so a long report never holds a request.
+runs when its ``report.requested`` event reaches ``report-worker`` (functions/report-worker),
+so a long report never holds a request. (Two functions, one service: a function with a
+topic is internal and cluster-local, which the staff API must not be.)
 ``GET /reports/{job_id}`` tells status, progress, rows and, once done, a presigned link
 under ``tenants/<slug>/reports/...`` that expires, with the file's size and sha256.
 ``GET /reports`` lists the reports, their parameters and columns. The rules live in
@@ -22,8 +23,7 @@ from prichal.config import read_secret
 from prichal.domain.errors import Forbidden
 from prichal.domain.reports import ReportFormat
 from prichal.entrypoints.app import Request, Response
-from prichal.entrypoints.cloudevents import event_from_request
-from prichal.entrypoints.openapi import JSON, Media, describe
+from prichal.entrypoints.openapi import describe
 from prichal.reports.base import REPORTS, exporter
 from prichal.services.reports import JobView
 
@@ -75,14 +75,6 @@ class ReportKind(BaseModel):
 class ReportKinds(BaseModel):
     reports: list[ReportKind]
     formats: list[str]
-
-
-class Consumed(BaseModel):
-    job_id: str
-    status: str
-    ran: bool = Field(description="false when the job had been taken before (a redelivery)")
-    rows: int | None = None
-    size: int | None = None
 
 
 def _staff(request: Request) -> tuple[str, Any]:
@@ -143,19 +135,6 @@ def report_kinds(request: Request) -> dict[str, Any]:
                          "columns": [{"key": c.key, "title": c.title, "type": c.type.value, "total": c.total}
                                      for c in cls.columns]} for cls in REPORTS.values()],
             "formats": [f.value for f in ReportFormat]}
-
-
-class ReportRequestedEvent(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(description="report.requested")
-    tenant: str
-
-
-@app.route("POST", "/", tenant=False, response=Consumed, errors=(404, 422, 503), internal=True)
-@describe(body=Media(JSON, ReportRequestedEvent))
-def consume(request: Request) -> dict[str, Any]:
-    """Run the job a ``report.requested`` event names (idempotent: a redelivery makes no second file)."""
-    return container().reports.run_for_event(event_from_request(request.body, request.headers))
 
 
 handle = app.openfaas_handler

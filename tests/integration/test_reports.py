@@ -207,7 +207,7 @@ def deliver(container, demo, job_id: str):
     with container.owner_engine.connect() as conn:
         rows = [row for row in conn.execute(select(t.outbox).where(t.outbox.c.type == "report.requested"))
                 if row.data["job_id"] == job_id]
-    return call("report-export", "POST", "/", body=message(rows[0]), headers=internal())
+    return call("report-worker", "POST", "/", body=message(rows[0]), headers=internal())
 
 
 def job(demo, job_id: str):
@@ -338,7 +338,7 @@ def test_only_the_sellers_finance_staff(reports, demo, other_demo, sales):
     asked = ask(demo, body)
     assert call("report-export", "GET", f"/reports/{asked.json['job_id']}",
                 headers={"Host": f"{demo.slug}.example.test"}).status == 403
-    assert call("report-export", "POST", "/", body={}, headers={}).status in (401, 403)  # the consumer is internal
+    assert call("report-worker", "POST", "/", body={}, headers={}).status in (401, 403)  # the worker is internal
 
 
 @pytest.mark.parametrize(("change", "field"), [
