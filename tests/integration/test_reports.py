@@ -23,7 +23,7 @@ from prichal.domain.pricing import receipt, totals
 from prichal.domain.reports import ReportFormat, ReportParameters
 from prichal.domain.vat import VatRate
 from prichal.reports.base import exporter
-from prichal.reports.writers import copy_csv, write_csv
+from prichal.reports.writers import copy_csv, copy_xlsx, write_csv, write_xlsx
 from prichal.services.outbox import message
 from tests.reports_support import sell
 from tests.support import call, internal
@@ -183,6 +183,29 @@ def test_csv_written_by_postgresql_is_what_python_writes(container, demo, sales,
     assert written.rows == 4 and written.totals["price"] == Decimal("4499.99")
 
 
+@pytest.mark.parametrize("report", ["sales_register", "daily_summary", "payments_refunds"])
+def test_xlsx_written_by_postgresql_reads_as_what_python_writes(container, owner_engine, demo, sales, report):
+    with owner_engine.begin() as conn:  # text that XML and COPY must both survive
+        conn.execute(t.programs.update().where(t.programs.c.id == demo.free_program_id)
+                     .values(name="Реки & <каналы>\\ «Нева»\tночь\nдва\x01"))
+    chosen = exporter(report)
+    params = ReportParameters(date(2026, 11, 30), date(2026, 12, 2), "Europe/Moscow")
+    with report_snapshot(container.engine, demo.tenant_id) as db:
+        fast, slow = io.BytesIO(), io.BytesIO()
+        written = copy_xlsx(chosen, db, params, fast)
+        write_xlsx(chosen.columns, chosen.rows(db, params), slow)
+    assert written.rows == len(list(rows_of(container, demo.tenant_id, report, date(2026, 11, 30), date(2026, 12, 2))))
+
+    def cells(data: bytes) -> list[list[tuple]]:
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        return [[(c.value, c.number_format, c.data_type) for c in row] for row in sheet.iter_rows()]
+
+    assert cells(fast.getvalue()) == cells(slow.getvalue())
+    if report == "sales_register":
+        program = cells(fast.getvalue())[1][4][0]
+        assert program == "Реки & <каналы>\\ «Нева»\tночь два"
+
+
 # --- the function ---------------------------------------------------------------------------
 
 @pytest.fixture
@@ -311,7 +334,7 @@ def test_a_failing_report_fails_its_job_with_the_reason(reports, demo, sales, mo
     def broken(self, db, params):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(SalesRegister, "rows", broken)
+    monkeypatch.setattr(SalesRegister, "query", broken)
     asked = ask(demo, {"report": "sales_register", "format": "xlsx", "from": "2026-12-01", "to": "2026-12-01"})
     assert deliver(reports, demo, asked.json["job_id"]).json["status"] == "failed"
     assert "RuntimeError" in job(demo, asked.json["job_id"]).json["error"]
