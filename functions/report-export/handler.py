@@ -12,18 +12,17 @@ under ``tenants/<slug>/reports/...`` that expires, with the file's size and sha2
 
 from __future__ import annotations
 
-import hmac
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from prichal.bootstrap import container, function_app
-from prichal.config import read_secret
-from prichal.domain.errors import Forbidden
 from prichal.domain.reports import ReportFormat
+from prichal.domain.staff import Permission, StaffActor
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.openapi import describe
+from prichal.entrypoints.staff import require_staff
 from prichal.reports.base import REPORTS, exporter
 from prichal.services.reports import JobView
 
@@ -77,21 +76,9 @@ class ReportKinds(BaseModel):
     formats: list[str]
 
 
-def _staff(request: Request) -> tuple[str, Any]:
-    """(who, actor for the audit): the staff module's finance permission; until that module
-    is on this branch, the seller's staff token (``X-Staff-Token``: the ``crm-token-<slug>`` secret)."""
-    try:
-        from prichal.domain.staff import Permission  # type: ignore[import-not-found]
-        from prichal.entrypoints.staff import require_staff  # type: ignore[import-not-found]
-    except ImportError:
-        assert request.tenant is not None
-        given = request.header("X-Staff-Token") or ""
-        expected = read_secret(f"crm-token-{request.tenant.slug}", bundle="crm-tokens")
-        if not (given and expected and hmac.compare_digest(given.encode(), expected.encode())):
-            raise Forbidden("a finance staff token of this seller is required") from None
-        return "staff:token", None
-    actor = require_staff(request, Permission.REPORTS_EXPORT)
-    return f"staff:{actor.principal.user_id}", actor
+def _staff(request: Request) -> StaffActor:
+    """Finance staff of this seller (``reports.export``): 401 without a valid token, 403 without the role."""
+    return require_staff(request, Permission.REPORTS_EXPORT)
 
 
 def _answer(view: JobView) -> dict[str, Any]:
@@ -108,11 +95,11 @@ def _answer(view: JobView) -> dict[str, Any]:
 @describe(security=("staffToken",))
 def request_report(request: Request, body: ReportRequestBody) -> Response:
     """Ask for a report; it is prepared asynchronously (poll the job)."""
-    who, actor = _staff(request)
+    actor = _staff(request)
     c = container()
     job = c.reports.request(request.tenant, report=body.report, fmt=body.format, date_from=body.date_from,
-                            date_to=body.date_to, requested_by=who, actor=actor, program_id=body.program_id,
-                            pier_id=body.pier_id, sailing_id=body.sailing_id)
+                            date_to=body.date_to, requested_by=f"staff:{actor.user_id}", actor=actor,
+                            program_id=body.program_id, pier_id=body.pier_id, sailing_id=body.sailing_id)
     return Response(status=202, body=_answer(JobView(job, None, None)),
                     headers={"Location": f"/reports/{job.id}"})
 

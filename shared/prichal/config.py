@@ -207,6 +207,10 @@ class Settings(BaseSettings):
     # A refund the provider has not accepted for this long counts in the
     # prichal_refunds_stuck gauge (expire-holds' /metrics); alert when it is above 0.
     refund_stuck_after_seconds: int = 900
+    # Refunds (issue #9): a sailing cancellation refunds this many orders per batch; the
+    # cron re-sends unsent refunds and re-reads pending ones untouched for this long.
+    refund_batch_size: int = Field(default=50, ge=1, le=1000)
+    refund_recheck_after_seconds: int = Field(default=120, ge=0)
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa
@@ -262,6 +266,23 @@ class Settings(BaseSettings):
     # ``{webhook_token}`` that shop's webhook token (``webhook_url_key``).
     mock_payments_notify_url: str = (
         "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}/{webhook_token}")
+
+    # --- staff of the back offices (prichal.services.staff_auth) --------------------------
+    # A login session's bearer token lives at most this long, and ends sooner when unused
+    # for the idle time (the check is accurate to a minute: last use is written once a minute).
+    staff_session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    staff_session_idle_seconds: int = Field(default=30 * 60, gt=0)
+    # API tokens (machines): their lifetime when the issuer names none, and the longest allowed.
+    staff_api_token_days: int = Field(default=90, gt=0)
+    staff_api_token_max_days: int = Field(default=366, gt=0)
+    # This many failed logins in a row lock the user for the lockout time (429 with Retry-After).
+    staff_login_max_failures: int = Field(default=5, gt=0)
+    staff_login_lockout_seconds: int = Field(default=15 * 60, gt=0)
+    staff_password_min_length: int = Field(default=12, ge=8)
+    # argon2id cost (RFC 9106's second recommendation: 64 MiB, 3 passes); tests lower it.
+    staff_argon2_time_cost: int = Field(default=3, ge=1)
+    staff_argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    staff_argon2_parallelism: int = Field(default=1, ge=1)
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"

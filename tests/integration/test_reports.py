@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.report_snapshot import report_snapshot
@@ -26,11 +26,11 @@ from prichal.reports.base import exporter
 from prichal.reports.writers import copy_csv, copy_xlsx, write_csv, write_xlsx
 from prichal.services.outbox import message
 from tests.reports_support import sell
+from tests.staff_support import staff_token
 from tests.support import call, internal
 
 MSK = ZoneInfo("Europe/Moscow")
 DAY = date(2026, 12, 1)
-TOKEN = "finance-secret"
 
 
 def msk(*args: int) -> datetime:
@@ -209,20 +209,22 @@ def test_xlsx_written_by_postgresql_reads_as_what_python_writes(container, owner
 # --- the function ---------------------------------------------------------------------------
 
 @pytest.fixture
-def reports(container, s3, sink, monkeypatch, demo, owner_engine):
+def reports(container, s3, sink, demo, owner_engine):
     container.owner_engine = owner_engine  # reads the outbox as the relay does (no tenant scope)
     container.settings.s3_endpoint_url = s3.endpoint_url
     container.settings.smtp_host, container.settings.smtp_port = "127.0.0.1", sink.port
     container.settings.publish_inline = False
-    monkeypatch.setenv(f"CRM_TOKEN_{demo.slug.upper().replace('-', '_')}", TOKEN)
+    container.finance_token = staff_token(demo.tenant_id, "finance")
     return container
 
 
-def staff(demo, token: str = TOKEN) -> dict[str, str]:
-    return {"Host": f"{demo.slug}.example.test", "X-Staff-Token": token}
+def staff(demo, token: str | None = None) -> dict[str, str]:
+    from prichal.bootstrap import container
+
+    return {"Host": f"{demo.slug}.example.test", "Authorization": f"Bearer {token or container().finance_token}"}
 
 
-def ask(demo, body, token: str = TOKEN):
+def ask(demo, body, token: str | None = None):
     return call("report-export", "POST", "/reports", body=body, headers=staff(demo, token))
 
 
@@ -351,17 +353,35 @@ def test_links_expire(reports, demo, sales):
 
 def test_only_the_sellers_finance_staff(reports, demo, other_demo, sales):
     body = {"report": "sales_register", "format": "xlsx", "from": "2026-12-01", "to": "2026-12-01"}
-    assert call("report-export", "POST", "/reports", body=body,
-                headers={"Host": f"{demo.slug}.example.test"}).status == 403
-    assert ask(demo, body, token="wrong").status == 403
-    # this seller's token on another seller's host
+    anonymous = call("report-export", "POST", "/reports", body=body, headers={"Host": f"{demo.slug}.example.test"})
+    assert anonymous.status == 401 and anonymous.headers["Content-Type"] == "application/problem+json"
+    assert ask(demo, body, token="not-a-token").status == 401
+    agent = ask(demo, body, token=staff_token(demo.tenant_id, "agent"))  # agents have no reports.export
+    assert agent.status == 403 and agent.json["permission"] == "reports.export"
+    assert ask(demo, body, token=staff_token(demo.tenant_id, "admin")).status == 202
+    scoped = staff_token(demo.tenant_id, "finance", scopes=["orders.read"])
+    assert ask(demo, body, token=scoped).status == 403
+    # this seller's finance token on another seller's host: never the other's data
     foreign = call("report-export", "POST", "/reports", body=body,
-                   headers={"Host": f"{other_demo.slug}.example.test", "X-Staff-Token": TOKEN})
-    assert foreign.status in (401, 403) and foreign.headers["Content-Type"] == "application/problem+json"
+                   headers={**staff(demo), "Host": f"{other_demo.slug}.example.test"})
+    assert foreign.status in (401, 404) and foreign.headers["Content-Type"] == "application/problem+json"
     asked = ask(demo, body)
     assert call("report-export", "GET", f"/reports/{asked.json['job_id']}",
-                headers={"Host": f"{demo.slug}.example.test"}).status == 403
+                headers={"Host": f"{demo.slug}.example.test"}).status == 401
+    theirs = call("report-export", "GET", f"/reports/{asked.json['job_id']}",
+                  headers={"Host": f"{other_demo.slug}.example.test",
+                           "Authorization": f"Bearer {staff_token(other_demo.tenant_id, 'finance')}"})
+    assert theirs.status == 404  # another seller's job does not exist for them
     assert call("report-worker", "POST", "/", body={}, headers={}).status in (401, 403)  # the worker is internal
+
+
+def test_the_request_is_audited(reports, owner_engine, demo):
+    asked = ask(demo, {"report": "vat_summary", "format": "csv", "from": "2026-12-01", "to": "2026-12-01"})
+    with owner_engine.connect() as conn:
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": demo.tenant_id})
+        rows = conn.execute(text("SELECT action, target_id FROM staff_audit WHERE target_type = 'report_job'")).all()
+    assert ("report.requested", asked.json["job_id"]) in [(r.action, str(r.target_id)) for r in rows]
+    assert asked.json["requested_by"].startswith("staff:")
 
 
 @pytest.mark.parametrize(("change", "field"), [

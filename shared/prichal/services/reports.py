@@ -114,7 +114,7 @@ class ReportService:
             assert job_id is not None
             uow.outbox.add_event(events.ReportRequested(job_id=job_id, report=report, format=fmt.value),
                                  headers=dict(inject_context({})))
-            if actor is not None and hasattr(uow, "audit"):  # the staff module's audit log, once merged
+            if actor is not None:  # the staff module's audit log, in the same transaction
                 uow.audit.record(actor, "report.requested", "report_job", job_id, report=report, format=fmt.value,
                                  **params.to_json())
             uow.commit()
