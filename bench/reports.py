@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "localrun")]
 
 PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-TOKEN = "bench-finance-token"
 PERIOD = ("2026-11-01", "2026-11-30")
 
 SEED = """
@@ -62,8 +61,13 @@ INSERT INTO payments (id, tenant_id, order_id, provider, provider_payment_id, st
 SELECT md5('p' || o)::uuid, %(t)s, md5('o' || o)::uuid, 'yookassa', '2f' || substr(md5('y' || o), 1, 30),
        'succeeded', 4700.00, md5('k' || o), now(), now()
 FROM generate_series(1, %(orders)s) o;
-INSERT INTO refunds (tenant_id, order_id, payment_id, provider_refund_id, status, amount, reason, idempotence_key)
-SELECT %(t)s, md5('o' || o)::uuid, md5('p' || o)::uuid, 'r-' || o, 'succeeded', 1350.00, 'buyer', md5('r' || o)
+INSERT INTO refunds (id, tenant_id, order_id, payment_id, provider_refund_id, status, amount, reason,
+                     idempotence_key)
+SELECT md5('r' || o)::uuid, %(t)s, md5('o' || o)::uuid, md5('p' || o)::uuid, 'r-' || o, 'succeeded', 1350.00, 'buyer',
+       md5('r' || o)
+FROM generate_series(50, %(orders)s, 50) o;
+INSERT INTO refund_items (tenant_id, refund_id, order_id, ticket_id, price, fee, amount)
+SELECT %(t)s, md5('r' || o)::uuid, md5('o' || o)::uuid, md5('t' || o || '-1')::uuid, 1500.00, 150.00, 1350.00
 FROM generate_series(50, %(orders)s, 50) o;
 """
 
@@ -87,9 +91,10 @@ def child(fmt: str) -> None:
     started = time.perf_counter()
     asked = call("report-export", "POST", "/reports",
                  body={"report": "sales_register", "format": fmt, "from": PERIOD[0], "to": PERIOD[1]},
-                 headers={"Host": f"{slug}.bench.test", "X-Staff-Token": TOKEN})
+                 headers={"Host": f"{slug}.bench.test", "Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"})
     assert asked.status == 202, asked.json
     job_id = asked.json["job_id"]
+    before = _rss_mb()  # the function loaded and serving: what the export adds comes on top
     with owner.connect() as conn:
         row = next(r for r in conn.execute(select(t.outbox).where(t.outbox.c.type == "report.requested"))
                    if r.data["job_id"] == job_id)
@@ -97,7 +102,24 @@ def child(fmt: str) -> None:
     seconds = time.perf_counter() - started
     assert done.status == 200 and done.json["status"] == "done", done.json
     print(json.dumps({"format": fmt, "rows": done.json["rows"], "seconds": round(seconds, 2),
-                      "size_mb": round(done.json["size"] / 2**20, 1), "peak_rss_mb": round(_rss_mb(), 1)}))
+                      "size_mb": round(done.json["size"] / 2**20, 1), "peak_rss_mb": round(_rss_mb(), 1),
+                      "rss_before_export_mb": round(before, 1)}))
+
+
+def finance_token(url: str, tenant_id: str) -> str:
+    """An API token of a finance user (no password: API tokens only), made as the CLI makes it."""
+    from prichal.bootstrap import Container
+    from prichal.config import Settings
+
+    container = Container(Settings(database_url=url))
+    try:
+        auth = container.staff_auth
+        user = auth.create_user(tenant_id, "bench", email="finance@bench.test", name="Bench finance",
+                                role="finance", password=None)
+        return auth.issue_api_token(tenant_id, "bench", user_id=str(user["id"]), name="bench",
+                                    scopes=["reports.export"]).token
+    finally:
+        container.close()
 
 
 def main() -> int:
@@ -142,10 +164,11 @@ def main() -> int:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.execute(text("VACUUM ANALYZE"))
         print(f"seeded {orders * 4:,} ticket lines in {time.perf_counter() - started:.1f} s", flush=True)
+        token = finance_token(url, ids.tenant_id)
         s3 = spawn_s3_server("prichal")
         env = {**os.environ, "DATABASE_URL": url, "S3_ENDPOINT_URL": s3.endpoint_url, "PUBLISH_INLINE": "false",
                "REPORT_MAX_CONCURRENT_JOBS": "10", "BENCH_SLUG": slug, "TRUSTED_PROXY_HOPS": "0",
-               f"CRM_TOKEN_{slug.upper().replace('-', '_')}": TOKEN, "LOG_LEVEL": "WARNING",
+               "BENCH_TOKEN": token, "LOG_LEVEL": "WARNING",
                "EVENTS_EXCHANGE": f"prichal.bench.{uuid.uuid4().hex[:6]}"}
         results = {}
         for fmt in ("xlsx", "csv"):

@@ -177,7 +177,7 @@ def test_csv_written_by_postgresql_is_what_python_writes(container, demo, sales,
     params = ReportParameters(DAY, DAY, "Europe/Moscow")
     with report_snapshot(container.engine, demo.tenant_id) as db:
         fast, slow = io.BytesIO(), io.BytesIO()
-        written = copy_csv(report, db, params, fmt, fast)
+        written = copy_csv(report, db, params, fmt, fast, totals=True)
         write_csv(report.columns, report.rows(db, params), fmt, slow)
     assert fast.getvalue() == slow.getvalue()
     assert written.rows == 4 and written.totals["price"] == Decimal("4499.99")

@@ -7,7 +7,7 @@ from typing import Any
 from prichal.domain.reports import Column, ReportParameters
 from prichal.domain.reports import ColumnType as T
 
-from .base import Snapshot, SqlExporter, report
+from .base import Snapshot, SqlExporter, report, sailing_filters
 from .lines import ticket_lines
 
 
@@ -39,6 +39,14 @@ class SalesRegister(SqlExporter):
         Column("supplier", "Поставщик", T.TEXT, 16),
         Column("ticket_status", "Статус билета", T.TEXT, 12),
     )
+
+    def count(self, db: Snapshot, params: ReportParameters) -> int | None:
+        """The lines without their joins (progress needs the number, not the rows)."""
+        filters, args = sailing_filters(params)
+        return int(db.scalar(f"""
+            SELECT count(*) FROM orders o JOIN order_items i ON i.order_id = o.id JOIN sailings s ON s.id = o.sailing_id
+            WHERE o.paid_at >= %(starts_at)s AND o.paid_at < %(ends_at)s{filters}""",
+            {"starts_at": params.starts_at, "ends_at": params.ends_at, **args}))
 
     def query(self, db: Snapshot, params: ReportParameters) -> tuple[str, dict[str, Any]]:
         lines, args = ticket_lines(db, params)

@@ -125,10 +125,11 @@ def write_csv(columns: tuple[Column, ...], rows: Iterable[tuple[Any, ...]], fmt:
 
 
 def copy_csv(exporter: SqlExporter, db: Snapshot, params: Any, fmt: ReportFormat, sink: BinaryIO,
-             progress: Progress = lambda rows: None) -> Written:
+             progress: Progress = lambda rows: None, totals: bool = False) -> Written:
     """The SQL road: PostgreSQL formats the rows (``COPY ... CSV``), Python passes bytes on.
 
-    Totals come from a second SELECT in the same snapshot (the same rows by construction)."""
+    A CSV file has no totals row; ``totals`` asks for them anyway (a second SELECT in the
+    same snapshot, so over the same rows)."""
     delimiter, russian = _dialect(fmt)
     sql, args = exporter.query(db, params)
     cells = ", ".join(_sql_cell(c.type, f'q."{c.key}"', russian) for c in exporter.columns)
@@ -139,7 +140,7 @@ def copy_csv(exporter: SqlExporter, db: Snapshot, params: Any, fmt: ReportFormat
         sink.write(block.replace(b"\n", b"\r\n"))  # text cells carry no line breaks (_sql_cell)
         count += lines
         progress(count)
-    return Written(count, _sql_totals(exporter, db, sql, args))
+    return Written(count, _sql_totals(exporter, db, sql, args) if totals else {})
 
 
 def _copy_blocks(db: Snapshot, copy: str, args: dict[str, Any], size: int = 1 << 20,
