@@ -441,3 +441,39 @@ def test_nightly_and_monthly_reports_are_requested_once_and_mailed(reports, owne
         keys = set(conn.execute(select(t.report_jobs.c.schedule_key)
                                 .where(t.report_jobs.c.tenant_id == demo.tenant_id)).scalars())
     assert {"daily:2026-12-31", "monthly:2026-12"} <= keys
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_the_worker_takes_cloudevents(reports, demo, sales, mode):
+    import json
+
+    asked = ask(demo, {"report": "vat_summary", "format": "xlsx", "from": "2026-12-01", "to": "2026-12-01"})
+    with reports.owner_engine.connect() as conn:
+        row = next(r for r in conn.execute(select(t.outbox).where(t.outbox.c.type == "report.requested"))
+                   if r.data["job_id"] == asked.json["job_id"])
+    envelope = message(row)
+    if mode == "binary":
+        headers = {**internal(), "ce-id": envelope["id"], "ce-type": "report.requested", "ce-source": "/outbox",
+                   "ce-specversion": "1.0"}
+        answer = call("report-worker", "POST", "/", raw=json.dumps(envelope).encode(), headers=headers)
+    else:
+        cloudevent = {"id": envelope["id"], "type": "report.requested", "source": "/outbox", "specversion": "1.0",
+                      "data": envelope}
+        answer = call("report-worker", "POST", "/", raw=json.dumps(cloudevent).encode(),
+                      headers={**internal(), "Content-Type": "application/cloudevents+json"})
+    assert answer.status == 200 and answer.json["status"] == "done"
+
+
+def test_the_cli_sets_the_finance_address_and_asks_for_a_report(reports, demo, owner_engine, capsys):
+    from prichal import admin
+
+    assert admin.main(["finance-email", demo.slug, "Finance@Example.test"]) == 0
+    with owner_engine.connect() as conn:
+        assert conn.execute(select(t.tenants.c.finance_email).where(t.tenants.c.id == demo.tenant_id)).scalar() \
+            == "Finance@example.test"
+    assert admin.main(["finance-email", demo.slug, "not an address"]) == 1
+    capsys.readouterr()
+    assert admin.main(["report", demo.slug, "daily_summary", "--from", "2026-12-01", "--to", "2026-12-01"]) == 0
+    printed = capsys.readouterr().out
+    assert '"status": "queued"' in printed and '"report": "daily_summary"' in printed
+    assert admin.main(["report", demo.slug, "nope", "--from", "2026-12-01", "--to", "2026-12-01"]) == 1
