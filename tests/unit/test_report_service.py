@@ -199,3 +199,13 @@ def test_an_event_of_an_unknown_tenant_or_job(world):
         service.run_for_event({**event("job-x"), "tenant": "nobody"})
     with pytest.raises(NotFound):
         service.run_for_event(event("job-x"))
+
+
+def test_more_rows_than_a_sheet_holds_is_a_reason_not_a_broken_file(world, monkeypatch):
+    from prichal.services import reports as service_module
+
+    service, jobs, storage = world
+    monkeypatch.setattr(service_module, "XLSX_MAX_ROWS", 3)
+    job_id = queued(jobs, ReportFormat.XLSX)
+    assert service.run_for_event(event(job_id))["status"] == "failed"
+    assert "do not fit one XLSX sheet" in jobs.get(job_id).error and storage.objects == {}

@@ -52,6 +52,7 @@ from .outbox import OutboxRelay
 log = logging.getLogger("prichal.reports")
 CONSUMER = "report-export"
 PROGRESS_SECONDS = 1.0
+XLSX_MAX_ROWS = 1_048_576 - 2  # a sheet's rows, less the header and the totals row
 
 
 class Mailer(Protocol):
@@ -180,6 +181,9 @@ class ReportService:
         report = exporter(job.report)
         with self._snapshot(tenant.id) as db:
             total = report.count(db, job.parameters)
+            if job.format is ReportFormat.XLSX and total is not None and total > XLSX_MAX_ROWS:
+                raise InvalidInput(f"{total} rows do not fit one XLSX sheet (at most {XLSX_MAX_ROWS}): "
+                                   "ask for CSV or a shorter period")
             last = [time.monotonic()]
 
             def progress(rows: int) -> None:
