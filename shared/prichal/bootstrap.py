@@ -246,7 +246,8 @@ class Container:
 
         s = self.settings
         return ReportService(
-            self.uow, self.tenants, lambda tenant_id: report_snapshot(self.engine, tenant_id), self.storage,
+            self.uow, self.tenants, lambda tenant_id: report_snapshot(self.engine, tenant_id, s.report_db_work_mem),
+            self.storage,
             self.relay, self.mailer,
             ReportSettings(max_concurrent=s.report_max_concurrent_jobs, max_period_days=s.report_max_period_days,
                            link_expiry=timedelta(seconds=s.report_url_expiry_seconds),

@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     # Local hour of each tenant at which the nightly and monthly reports are requested.
     report_schedule_hour: int = 3
     report_mail_from: str = "reports@prichal.local"
+    # PostgreSQL's work_mem in a report's transaction (server memory per sort, not the
+    # function's): the sales register's sort of a million lines stays in memory.
+    report_db_work_mem: str = "512MB"
 
     # --- holds ---------------------------------------------------------------------
     hold_ttl_seconds: int = 15 * 60

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from prichal.domain.reports import DEFAULT_WIDTHS, Column, ColumnType, ReportFor
 from .base import Exporter, Snapshot, SqlExporter
 
 PROGRESS_EVERY = 10_000
+AHEAD = 4  # COPY blocks (1 MiB each) read ahead of the writer
 Progress = Callable[[int], None]
 
 
@@ -145,7 +148,41 @@ def copy_csv(exporter: SqlExporter, db: Snapshot, params: Any, fmt: ReportFormat
 
 def _copy_blocks(db: Snapshot, copy: str, args: dict[str, Any], size: int = 1 << 20,
                  ) -> Iterator[tuple[bytes, int]]:
-    """COPY's output (one row per line, a message per row) in blocks of about ``size`` bytes."""
+    """COPY's output (one row per line, a message per row) in blocks of about ``size`` bytes,
+    read ahead by a thread: PostgreSQL keeps formatting while this thread compresses and
+    uploads (zlib and the socket release the GIL), so both cores work. At most ``AHEAD``
+    blocks wait in between: memory stays flat."""
+    blocks: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in _blocks(db, copy, args, size):
+                while not stop.is_set():
+                    try:
+                        blocks.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            blocks.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            blocks.put(exc)
+
+    reader = threading.Thread(target=read, name="report-copy", daemon=True)
+    reader.start()
+    try:
+        while (item := blocks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _blocks(db: Snapshot, copy: str, args: dict[str, Any], size: int) -> Iterator[tuple[bytes, int]]:
     parts: list[bytes] = []
     length = 0
     for chunk in db.copy_out(copy, args):

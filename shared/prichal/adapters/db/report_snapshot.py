@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 BATCH = 5000
-WORK_MEM = "128MB"  # the database server's, per sort; not this process's
 _names = itertools.count(1)
 
 
@@ -46,11 +45,12 @@ class ReportSnapshot:
 
 
 @contextmanager
-def report_snapshot(engine: Engine, tenant_id: str) -> Iterator[ReportSnapshot]:
+def report_snapshot(engine: Engine, tenant_id: str, work_mem: str = "512MB") -> Iterator[ReportSnapshot]:
+    """``work_mem``: the database server's memory per sort of this transaction (not this
+    process's): a million-line register sorts in memory instead of on disk."""
     with engine.connect() as conn:
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
-            # the register's ORDER BY sorts up to a million lines: in memory rather than on disk
             conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('work_mem', :m, true)"),
-                         {"t": tenant_id, "m": WORK_MEM})
+                         {"t": tenant_id, "m": work_mem})
             yield ReportSnapshot(conn.connection.driver_connection)
