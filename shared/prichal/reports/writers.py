@@ -423,25 +423,45 @@ def copy_xlsx(exporter: SqlExporter, db: Snapshot, params: Any, sink: BinaryIO,
 
     COPY's text format escapes backslashes and line breaks; the cells never contain any
     (``_sql_xlsx_cell`` turns them into character references or spaces), so each output
-    line is one ``<row>`` verbatim. Rows carry no ``r`` (optional in SpreadsheetML)."""
+    line is one ``<row>`` verbatim. Rows carry no ``r`` (optional in SpreadsheetML). The
+    totals row is the last line of the same statement: the report's rows are materialised
+    once and summed from there, not computed a second time."""
     sql, args = exporter.query(db, params)
     cells = " || ".join(_sql_xlsx_cell(c.type, f'q."{c.key}"') for c in exporter.columns)
+    summed = any(c.total for c in exporter.columns)
+    lines = f"SELECT '<row>' || {cells} || '</row>' AS line FROM q"
+    if summed:
+        lines += f" UNION ALL SELECT '<row>' || {_sql_totals_row(exporter.columns)} || '</row>' FROM q"
     counted = [0]
-    sums: dict[str, Decimal | int] = {}
 
     def body() -> Iterator[bytes]:
-        for block, lines in _copy_blocks(db, f"COPY (SELECT '<row>' || {cells} || '</row>' FROM ({sql}) AS q) "
-                                             "TO STDOUT", args):
+        for block, lines_in_block in _copy_blocks(db, f"COPY (WITH q AS MATERIALIZED ({sql}) "
+                                                      f"SELECT line FROM ({lines}) AS sheet) TO STDOUT", args):
             yield block
-            counted[0] += lines
+            counted[0] += lines_in_block
             progress(counted[0])
+        if summed:
+            counted[0] -= 1  # the totals row
 
-    def totals(last: int) -> dict[str, Decimal | int] | None:
-        sums.update(_sql_totals(exporter, db, sql, args))
-        return sums or None
+    _workbook_zip(exporter.columns, exporter.title, sink, body(), lambda last: None, counted)
+    return Written(counted[0], {})
 
-    _workbook_zip(exporter.columns, exporter.title, sink, body(), totals, counted)
-    return Written(counted[0], sums)
+
+def _sql_totals_row(columns: tuple[Column, ...]) -> str:
+    """The totals row as ``_totals_row`` writes it, as one SQL aggregate over ``q``."""
+    cells = []
+    for index, column in enumerate(columns):
+        letter = column_letter(index)
+        if column.total:
+            style = S_TOTAL_INT if column.type is ColumnType.INT else S_TOTAL_MONEY
+            formula = f"CASE WHEN count(*) >= 1 THEN 'SUM({letter}2:{letter}' || (count(*) + 1) || ')' ELSE '0' END"
+            cells.append(f"""'<c s="{style}"><f>' || {formula} || '</f><v>' || """
+                         f"""coalesce(sum(q."{column.key}"), 0)::text || '</v></c>'""")
+        elif index == 0:
+            cells.append(f"""'<c t="inlineStr" s="{S_TOTAL_TEXT}"><is><t>Итого</t></is></c>'""")
+        else:
+            cells.append("'<c/>'")
+    return " || ".join(cells)
 
 
 # characters XML 1.0 refuses (NUL never reaches here: PostgreSQL text cannot hold it)
