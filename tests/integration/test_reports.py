@@ -172,15 +172,17 @@ def test_filters_by_program_and_sailing(container, demo, sales):
 
 
 @pytest.mark.parametrize("fmt", [ReportFormat.CSV, ReportFormat.CSV_EXCEL])
-def test_csv_written_by_postgresql_is_what_python_writes(container, demo, sales, fmt):
-    report = exporter("sales_register")
+@pytest.mark.parametrize("name", ["sales_register", "daily_summary", "payments_refunds"])
+def test_csv_written_by_postgresql_is_what_python_writes(container, demo, sales, fmt, name):
+    report = exporter(name)
     params = ReportParameters(DAY, DAY, "Europe/Moscow")
     with report_snapshot(container.engine, demo.tenant_id) as db:
         fast, slow = io.BytesIO(), io.BytesIO()
         written = copy_csv(report, db, params, fmt, fast, totals=True)
         write_csv(report.columns, report.rows(db, params), fmt, slow)
     assert fast.getvalue() == slow.getvalue()
-    assert written.rows == 4 and written.totals["price"] == Decimal("4499.99")
+    if name == "sales_register":
+        assert written.rows == 4 and written.totals["price"] == Decimal("4499.99")
 
 
 @pytest.mark.parametrize("report", ["sales_register", "daily_summary", "payments_refunds"])

@@ -51,6 +51,6 @@ def report_snapshot(engine: Engine, tenant_id: str, work_mem: str = "512MB") -> 
     with engine.connect() as conn:
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
-            conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('work_mem', :m, true)"),
-                         {"t": tenant_id, "m": work_mem})
+            conn.execute(text("SELECT set_config('app.tenant_id', :t, true), set_config('work_mem', :m, true), "
+                              "set_config('DateStyle', 'ISO, YMD', true)"), {"t": tenant_id, "m": work_mem})
             yield ReportSnapshot(conn.connection.driver_connection)
