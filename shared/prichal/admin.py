@@ -12,6 +12,7 @@
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
     python -m prichal.admin staff-user <slug> --email E --name N [--role admin]   # staff: see prichal.cli_staff
+    python -m prichal.admin tenant-onboard <slug> --name ... [--file tenant.json]   # see prichal.cli_tenants
     python -m prichal.admin finance-email <slug> finance@seller.ru           # reports: see prichal.cli_reports
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
@@ -51,7 +52,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_reports, cli_staff
+from prichal import cli_reports, cli_staff, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
     dead.add_argument("--limit", type=int, default=100)
     cli_staff.add_commands(commands)
+    cli_tenants.add_commands(commands)
     cli_reports.add_commands(commands)
     return parser
 
@@ -108,10 +110,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in cli_staff.COMMANDS:
+    if args.command in cli_staff.COMMANDS or args.command in cli_tenants.COMMANDS:
         from prichal.bootstrap import container
 
-        return cli_staff.run(args, container())
+        return (cli_staff if args.command in cli_staff.COMMANDS else cli_tenants).run(args, container())
     if args.command in cli_reports.COMMANDS:
         from prichal.bootstrap import container
 

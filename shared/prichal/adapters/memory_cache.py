@@ -33,3 +33,8 @@ class TtlCache(Generic[V]):
             if len(self._data) >= self._max:
                 self._data.clear()
             self._data[key] = (time.monotonic() + self._ttl, value)
+
+    def clear(self) -> None:
+        """Forget everything (after a change this process made itself)."""
+        with self._lock:
+            self._data.clear()

@@ -55,7 +55,7 @@ class CatalogService:
         now = self._now()
         with self._uow(tenant.id) as uow:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
-            tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
+            tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}), on=day)
             seated = {s.id for s in found if s.seating is Seating.ASSIGNED}
             ticketed = uow.catalog.ticketed_seats_of(sorted(seated))
             places = uow.catalog.places_taken([s.id for s in found if s.seating is Seating.FREE], now)
@@ -112,7 +112,7 @@ class CatalogService:
         now = self._now()
         seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
-            tariffs = uow.catalog.tariffs([sailing.program_id])
+            tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats_of([sailing.id]).get(sailing.id, set()) if seated else set()
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         held = self._store.held_seats(tenant.id, sailing.id, epoch_ms(now)) if seated else {}
@@ -128,7 +128,8 @@ class CatalogService:
         """The seat map with each seat's live status, as JSON bytes (served from a cache
         versioned by every hold change, so it is never staler than the TTL for sales)."""
         sailing = self._catalog.sailing(tenant.id, sailing_id)
-        version = self._store.seatmap_version(tenant.id, sailing.id)
+        # an admin's change (a tariff, the sailing) bumps the generation; a hold, the seat's version
+        version = f"{self._catalog.generation(tenant.id)}.{self._store.seatmap_version(tenant.id, sailing.id)}"
         cached = self._store.cached_seatmap(tenant.id, sailing.id, version)
         if cached is not None:
             return cached
@@ -146,7 +147,7 @@ class CatalogService:
         """The seat map and the moment its first seat hold expires (``None``: no seat holds)."""
         seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
-            tariffs = uow.catalog.tariffs([sailing.program_id])
+            tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats(sailing.id) if seated else {}
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         sale_day = self._sale_day(tenant)

@@ -75,6 +75,8 @@ tenants = Table(
     # where scheduled finance reports are e-mailed as links (NULL: stored, not sent)
     Column("finance_email", Text),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # false until the tenant's readiness list is empty and an admin opens sales (services/tenant_onboarding.py)
+    Column("sales_open", Boolean, nullable=False, server_default=text("true")),
     # signs the storefront's client ids (domain/client_ids.py); random per tenant, never in an API
     Column("storefront_key", Text, nullable=False,
            server_default=text("encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')")),
@@ -120,6 +122,10 @@ vessels = Table(
     Column("name", Text, nullable=False),
     Column("supplier", Text),
     Column("supplier_ref", Text),
+    Column("capacity", Integer),  # free seating's places; assigned seating counts the seat map
+    # the seat map a new sailing of this vessel uses unless it names one
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id", use_alter=True)),
+    CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_positive"),
 )
 
 seat_maps = Table(
@@ -180,6 +186,7 @@ programs = Table(
     Column("duration_minutes", Integer, nullable=False),
     Column("supplier", Text),
     Column("supplier_ref", Text),
+    Column("images", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # URLs, in display order
 )
 
 sailings = Table(
@@ -201,6 +208,9 @@ sailings = Table(
     # Free seating: the database guarantee that sold + held never exceeds capacity.
     Column("places_sold", Integer, nullable=False, server_default=text("0")),
     Column("places_held", Integer, nullable=False, server_default=text("0")),
+    # NULL: on sale at once / until the boarding rule (domain/catalog.py) closes it
+    Column("sales_open_at", DateTime(timezone=True)),
+    Column("sales_close_at", DateTime(timezone=True)),
     _created(),
     CheckConstraint("seating IN ('assigned', 'free')", name="seating_kind"),
     CheckConstraint("status IN ('scheduled', 'cancelled', 'completed')", name="status_kind"),
@@ -223,8 +233,12 @@ tariffs = Table(
     Column("price", Numeric(12, 2), nullable=False),
     Column("vat_rate", Text),  # NULL: the tenant's rate on the day of sale
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # days of departure the tariff applies to, both inclusive; NULL: open-ended
+    Column("valid_from", Date),
+    Column("valid_until", Date),
     CheckConstraint("price >= 0", name="price_positive"),
-    UniqueConstraint("program_id", "ticket_type", "seat_category", name="uq_tariffs_kind",
+    CheckConstraint("valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until", name="valid_period"),
+    UniqueConstraint("program_id", "ticket_type", "seat_category", "valid_from", name="uq_tariffs_kind",
                      postgresql_nulls_not_distinct=True),
 )
 

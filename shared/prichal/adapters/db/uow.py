@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from .catalog_admin_repository import CatalogAdminRepository
 from .catalog_repository import CatalogRepository
 from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
@@ -30,6 +31,7 @@ class UnitOfWork:
 
     conn: Connection
     catalog: CatalogRepository
+    catalog_admin: CatalogAdminRepository
     holds: HoldRepository
     orders: OrderRepository
     payments: PaymentRepository
@@ -56,6 +58,7 @@ class UnitOfWork:
         # holds, which Redis would have forgotten too. Money-moving writes stay durable.
         self.conn.execute(_SCOPE, {"t": self.tenant_id, "sync": "on" if self._durable else "off"})
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
+        self.catalog_admin = CatalogAdminRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)

@@ -7,7 +7,7 @@
 - tenants.finance_email: where the scheduled reports' links are sent (NULL: stored only).
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from prichal.adapters.db.rls import isolate_tenant_table
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
