@@ -144,6 +144,15 @@ class SailingCanceled(Event):
     canceled_by: str
 
 
+@event
+@dataclass(frozen=True)
+class ReportRequested(Event):
+    type: ClassVar[str] = "report.requested"
+    job_id: str
+    report: str
+    format: str
+
+
 # --- (de)serialisation ------------------------------------------------------------------
 
 def _dump(value: Any) -> Any:
