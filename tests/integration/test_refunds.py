@@ -255,3 +255,59 @@ def test_refund_succeeded_notifications_duplicated_and_reordered_change_nothing_
             t.order_log.c.order_id == order["id"], t.order_log.c.action == "refund.succeeded")).scalar_one()
     assert logged == 1
     assert refunds_of(owner_engine, order["id"])[0].status == "succeeded"
+
+
+# --- the refund function over its HTTP contract --------------------------------------------
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_buyer_quotes_and_refunds_over_http(container, demo, fake_yookassa, tenant, owner_engine):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-1", "main-G-2"))
+    first = tickets_of(owner_engine, order["id"])[0].id
+    quote = call("refund", "POST", f"/orders/{order['id']}/quote", tenant=demo.slug,
+                 headers=_auth(order["access_token"]), body={"ticket_ids": [first]})
+    assert quote.status == 200, quote.json
+    assert quote.json["refundable"] and quote.json["lines"][0]["decision"]["basis"] == "tier"
+    key = {"Idempotency-Key": "k-" + uuid.uuid4().hex, **_auth(order["access_token"])}
+    done = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug, headers=key,
+                body={"ticket_ids": [first]})
+    assert done.status == 201, done.json
+    assert done.json["amount"] == quote.json["amount"] and done.json["order_status"] == "partially_refunded"
+    again = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug, headers=key,
+                 body={"ticket_ids": [first]})
+    assert again.status == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json["id"] == done.json["id"]
+    listed = call("refund", "GET", f"/orders/{order['id']}/refunds", tenant=demo.slug,
+                  headers=_auth(order["access_token"]))
+    assert [r["id"] for r in listed.json["refunds"]] == [done.json["id"]]
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status"), [
+    ("/orders/{order}/refunds", {}, {}, 403),  # no token
+    ("/orders/{order}/refunds", {}, {"Authorization": "Bearer nope"}, 403),
+    ("/orders/{unknown}/refunds", {}, "token", 404),
+    ("/orders/{order}/refunds", {"ticket_ids": []}, "token", 422),
+    ("/orders/{order}/refunds", {"ticket_ids": ["x"]}, "token", 422),
+    ("/orders/{order}/refunds", {"amount": "10.00"}, "token", 422),  # a buyer sets no amount
+    ("/orders/{order}/refunds", {}, "token-no-key", 422),
+    ("/agent/orders/{order}/refunds", {"amount": "-1", "reason": "x"}, {}, 422),
+    ("/agent/orders/{order}/refunds", {"amount": 10.5, "reason": "x"}, {}, 422),
+    ("/agent/orders/{order}/refunds", {"amount": "1e3", "reason": "x"}, {}, 422),
+], ids=["no-token", "wrong-token", "unknown-order", "no-tickets", "foreign-ticket", "buyer-amount", "no-key",
+        "negative", "float", "exponent"])
+def test_bad_http_input_is_problem_json_and_writes_nothing(container, demo, fake_yookassa, tenant, owner_engine,
+                                                           path, body, headers, status):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-3",))
+    if headers in ("token", "token-no-key"):
+        headers = {**_auth(order["access_token"]),
+                   **({"Idempotency-Key": "k-" + uuid.uuid4().hex} if headers == "token" else {})}
+    else:
+        headers = {"Idempotency-Key": "k-" + uuid.uuid4().hex, **headers}
+    answer = call("refund", "POST", path.format(order=order["id"], unknown=uuid.uuid4()), tenant=demo.slug,
+                  headers=headers, body=body)
+    assert answer.status == status, answer.json
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert refunds_of(owner_engine, order["id"]) == []
+    assert order_row(owner_engine, order["id"]).status == "paid"
