@@ -260,6 +260,14 @@ def force_status(request: Request, payment_id: str) -> Response:
                                    lambda shop: sandbox().force_status(shop, payment_id, request.body)))
 
 
+@app.route("POST", "/sandbox/refunds/{refund_id}/status", tenant=False, errors=(400, 401, 404, 409))
+@describe(errors=ERROR, security=SHOP)
+def force_refund_status(request: Request, refund_id: str) -> Response:
+    """Settle a pending refund (created with the ``refund_status: pending`` fault) without notifying."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().force_refund_status(shop, refund_id, request.body)))
+
+
 @app.route("POST", "/sandbox/faults", tenant=False, errors=(400, 401))
 @describe(responses={200: Media(JSON, QueuedFaults)}, errors=ERROR, body=Media(JSON, FaultsControl), security=SHOP)
 def queue_faults(request: Request) -> Response:

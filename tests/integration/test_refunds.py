@@ -311,3 +311,90 @@ def test_bad_http_input_is_problem_json_and_writes_nothing(container, demo, fake
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert refunds_of(owner_engine, order["id"]) == []
     assert order_row(owner_engine, order["id"]).status == "paid"
+
+
+# --- the provider's side: pending, canceled, the cron ----------------------------------------
+
+def _reconcile():
+    from tests.support import internal
+
+    answer = call("refund-reconcile", "POST", "/", headers={"X-Connector": "cron-connector", **internal()})
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def test_a_pending_refund_is_reread_until_final(container, demo, fake_yookassa, tenant, owner_engine, clock):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-4",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [{"refund_status": "pending"}]})
+    view = container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex,
+                                    Buyer(order["access_token"]))
+    assert view.status == "pending"
+    row = refunds_of(owner_engine, order["id"])[0]
+    clock.advance(minutes=5)
+    _reconcile()
+    assert refunds_of(owner_engine, order["id"])[0].status == "pending"  # still pending at the provider
+    _control(fake_yookassa, demo, "POST", f"/sandbox/refunds/{row.provider_refund_id}/status",
+             {"status": "succeeded"})
+    clock.advance(minutes=5)
+    assert _reconcile()["reread"] >= 1
+    assert refunds_of(owner_engine, order["id"])[0].status == "succeeded"
+
+
+def test_a_refund_canceled_at_the_provider_stays_visible_for_an_agent(container, demo, fake_yookassa, tenant,
+                                                                      owner_engine, clock):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-5",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [{"refund_status": "pending"}]})
+    container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    row = refunds_of(owner_engine, order["id"])[0]
+    _control(fake_yookassa, demo, "POST", f"/sandbox/refunds/{row.provider_refund_id}/status",
+             {"status": "canceled", "cancellation_details": {"party": "payment_network",
+                                                             "reason": "rejected_by_timeout"}})
+    clock.advance(minutes=5)
+    _reconcile()
+    after = refunds_of(owner_engine, order["id"])[0]
+    assert after.status == "canceled" and "rejected_by_timeout" in after.last_error
+    assert "failed" in order_row(owner_engine, order["id"]).needs_attention
+    with owner_engine.connect() as conn:
+        actions = list(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == order["id"]))
+                       .scalars())
+    assert "attention.refund_failed" in actions and "refund.canceled" in actions
+    # a late refund.succeeded for it (forged or reordered) does not move it back
+    body = {"type": "notification", "event": "refund.succeeded", "object": {"id": row.provider_refund_id}}
+    assert container.payments.handle_notification(tenant, "yookassa", body, YOOKASSA_ADDRESS) in (
+        "no-change", "refund-canceled")
+    assert refunds_of(owner_engine, order["id"])[0].status == "canceled"
+
+
+def test_a_refund_refused_by_the_provider_is_failed_and_flagged(container, demo, fake_yookassa, tenant,
+                                                                owner_engine):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-6",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [400]})
+    view = container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex,
+                                    Buyer(order["access_token"]))
+    assert view.status == "failed" and view.last_error
+    assert "failed" in order_row(owner_engine, order["id"]).needs_attention
+
+
+def test_the_unsent_late_payment_refund_is_sent_by_the_cron(container, demo, fake_yookassa, tenant, owner_engine,
+                                                            clock):
+    from tests.integration.test_payment_settlement import _expire, _lapse, _notify
+
+    late = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": assigned_sailing(demo), "seat_ids": ["main-G-7"]})
+    late = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": late.json["token"], "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-G-7", "ticket_type": "adult"}]}).json
+    _lapse(owner_engine, late["id"])
+    _expire()
+    assert order_row(owner_engine, late["id"]).status == "expired"
+    paid(container, demo, fake_yookassa, seats=("main-G-7",))  # the seat is sold to someone else
+    payment_id = _provider_id(owner_engine, late["id"])
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "succeeded"})
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [503, 503, 503]})
+    assert _notify(container, demo, payment_id) == "late-payment-refunded"
+    assert refunds_of(owner_engine, late["id"])[0].status == "requested"
+    clock.advance(minutes=5)
+    assert _reconcile()["sent"] >= 1
+    row = refunds_of(owner_engine, late["id"])[0]
+    assert row.status == "succeeded" and row.kind == "late-payment"
+    assert len(provider_refunds(fake_yookassa, demo, payment_id)) == 1
