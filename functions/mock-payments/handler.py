@@ -27,6 +27,7 @@ from prichal_sandbox.service import (
     PaymentCapture,
     PaymentCreate,
     RefundCreate,
+    RefundStatusControl,
     SandboxError,
     SandboxPayments,
     Status,
@@ -261,7 +262,8 @@ def force_status(request: Request, payment_id: str) -> Response:
 
 
 @app.route("POST", "/sandbox/refunds/{refund_id}/status", tenant=False, errors=(400, 401, 404, 409))
-@describe(errors=ERROR, security=SHOP)
+@describe(responses={200: Media(JSON, RefundObject)}, errors=ERROR, body=Media(JSON, RefundStatusControl),
+          security=SHOP)
 def force_refund_status(request: Request, refund_id: str) -> Response:
     """Settle a pending refund (created with the ``refund_status: pending`` fault) without notifying."""
     return _json(sandbox().control(request.header("Authorization"),
