@@ -22,11 +22,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from prichal.bootstrap import container, function_app
-from prichal.domain.errors import Unavailable
 from prichal.domain.money import format_rub
+from prichal.domain.staff import Permission
 from prichal.entrypoints.app import Request, Response
 from prichal.entrypoints.fields import Text
 from prichal.entrypoints.openapi import Header, describe
+from prichal.entrypoints.staff import require_staff
 from prichal.services.refunds import Buyer, CancellationProgress, RefundQuote, RefundView
 
 app = function_app("refund", "Refunds", "Refund quotes and refunds of paid tickets; the ticket revocation list.")
@@ -161,15 +162,6 @@ def _buyer(request: Request) -> Buyer:
     return Buyer(auth[7:].strip() if auth.lower().startswith("bearer ") else "")  # never a query parameter
 
 
-def _staff(request: Request, permission: str) -> Any:
-    """The one staff check (``prichal.entrypoints.staff``, from the staff branch)."""
-    try:
-        from prichal.entrypoints.staff import require_staff
-    except ImportError as exc:  # until the staff-auth module is deployed with this function
-        raise Unavailable("staff sign-in is not available in this deployment") from exc
-    return require_staff(request, permission)
-
-
 def _answer(view: RefundView) -> Response:
     headers = {"Location": f"/function/refund/orders/{view.order_id}/refunds"}
     if view.replayed:
@@ -206,19 +198,21 @@ def buyer_refunds(request: Request, order_id: str) -> dict[str, Any]:
 # --- agent ----------------------------------------------------------------------------------
 
 @app.route("POST", "/agent/orders/{order_id}/quote", body=QuoteIn, response=QuoteView,
-           errors=(401, 403, 404, 409, 503))
+           errors=(401, 403, 404, 409))
+@describe(security=("staffToken",))
 def agent_quote(request: Request, order_id: str, body: QuoteIn) -> dict[str, Any]:
     """The policy's amounts for an agent (staff token with orders.refund)."""
-    actor = _staff(request, "orders.refund")
+    actor = require_staff(request, Permission.ORDERS_REFUND)
     return quote_view(container().refunds.quote(request.tenant, order_id, body.ticket_ids, actor))
 
 
 @app.route("POST", "/agent/orders/{order_id}/refunds", body=AgentRefundIn, response=RefundOut, status=201,
            errors=(401, 403, 404, 409, 503))
-@describe(headers=(IDEMPOTENCY,))
+@describe(security=("staffToken",), headers=(IDEMPOTENCY,))
 def agent_refund(request: Request, order_id: str, body: AgentRefundIn) -> Response:
     """An agent's refund: the policy's amounts, or ``amount`` (orders.refund_override); a reason always."""
-    actor = _staff(request, "orders.refund_override" if body.amount is not None else "orders.refund")
+    actor = require_staff(request, Permission.ORDERS_REFUND_OVERRIDE if body.amount is not None
+                          else Permission.ORDERS_REFUND)
     amount = Decimal(body.amount) if body.amount is not None else None
     return _answer(container().refunds.refund(request.tenant, order_id, body.ticket_ids,
                                               request.header("Idempotency-Key") or "", actor,
@@ -226,19 +220,21 @@ def agent_refund(request: Request, order_id: str, body: AgentRefundIn) -> Respon
 
 
 @app.route("GET", "/agent/sailings/{sailing_id}/cancellation", response=ProgressView,
-           errors=(401, 403, 404, 503))
+           errors=(401, 403, 404))
+@describe(security=("staffToken",))
 def cancellation_progress(request: Request, sailing_id: str) -> dict[str, Any]:
     """Refunded / total of a sailing's cancellation, while it runs."""
-    _staff(request, "orders.read")
+    require_staff(request, Permission.ORDERS_READ)
     return progress_view(container().refunds.progress(request.tenant, sailing_id))
 
 
 # --- scanners -------------------------------------------------------------------------------
 
-@app.route("GET", "/revocations", query=RevocationQuery, response=RevocationList, errors=(401, 403, 404, 503))
+@app.route("GET", "/revocations", query=RevocationQuery, response=RevocationList, errors=(401, 403, 404))
+@describe(security=("staffToken",))
 def revocations(request: Request, query: RevocationQuery) -> dict[str, Any]:
     """Tickets whose codes are void (refunded): a scanner downloads them with its staff token."""
-    _staff(request, "orders.read")
+    require_staff(request, Permission.ORDERS_READ)
     return {"revoked": container().refunds.revocations(request.tenant, query.sailing_id, query.since)}
 
 

@@ -398,3 +398,53 @@ def test_the_unsent_late_payment_refund_is_sent_by_the_cron(container, demo, fak
     row = refunds_of(owner_engine, late["id"])[0]
     assert row.status == "succeeded" and row.kind == "late-payment"
     assert len(provider_refunds(fake_yookassa, demo, payment_id)) == 1
+
+
+# --- agents (staff tokens) ---------------------------------------------------------------------
+
+def test_an_agent_refunds_with_an_override_and_a_reason_and_is_audited(container, demo, fake_yookassa, tenant,
+                                                                       owner_engine):
+    from tests.staff_support import bearer, staff_token
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-1", "main-F-2"))
+    buyer_ticket, agent_ticket = [row.id for row in tickets_of(owner_engine, order["id"])]
+    mine = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug,
+                body={"ticket_ids": [buyer_ticket]},
+                headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **_auth(order["access_token"])})
+    assert mine.status == 201, mine.json
+    supervisor = staff_token(tenant.id, "supervisor")
+    agent = staff_token(tenant.id, "agent")
+    path = f"/agent/orders/{order['id']}/refunds"
+    body = {"ticket_ids": [agent_ticket], "amount": "123.45", "reason": "called: boat too cold"}
+    refused = call("refund", "POST", path, tenant=demo.slug, body=body,
+                   headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **bearer(agent)})
+    assert refused.status == 403  # an agent may refund, not override
+    nobody = call("refund", "POST", path, tenant=demo.slug, body=body, headers={"Idempotency-Key": "k-x"})
+    assert nobody.status == 401
+    done = call("refund", "POST", path, tenant=demo.slug, body=body,
+                headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **bearer(supervisor)})
+    assert done.status == 201, done.json
+    assert done.json["amount"] == "123.45" and done.json["order_status"] == "refunded"
+    assert done.json["actor"].startswith("agent:")
+    with owner_engine.connect() as conn:
+        audit = list(conn.execute(select(t.metadata.tables["staff_audit"]).where(
+            t.metadata.tables["staff_audit"].c.target_id == order["id"])))
+    assert [row.action for row in audit] == ["order.refund"]
+    sent = provider_refunds(fake_yookassa, demo, _provider_id(owner_engine, order["id"]))
+    assert [r["object"]["amount"]["value"] for r in sent][-1] == "123.45"
+    assert sent[-1]["receipt"]["items"][0]["amount"]["value"] == "123.45"
+
+
+def test_the_scanner_downloads_the_revocation_list_with_a_staff_token(container, demo, fake_yookassa, tenant,
+                                                                       owner_engine):
+    from tests.staff_support import bearer, staff_token
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-3",))
+    container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    ticket = tickets_of(owner_engine, order["id"])[0].id
+    token = staff_token(tenant.id, "agent", scopes=["orders.read"])
+    answer = call("refund", "GET", "/revocations", tenant=demo.slug, headers=bearer(token),
+                  query={"sailing_id": assigned_sailing(demo)})
+    assert answer.status == 200, answer.json
+    assert ticket in {r["ticket_id"] for r in answer.json["revoked"]}
+    assert call("refund", "GET", "/revocations", tenant=demo.slug).status == 401

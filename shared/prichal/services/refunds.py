@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,7 @@ from prichal.domain.inventory import SeatChange, TicketRow
 from prichal.domain.orders import Order, OrderItem, OrderStatus, PaymentStatus, TicketStatus
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.refund_policy import KOPECK, Basis, TicketDecision, decide, policy_for
+from prichal.domain.staff import Permission, StaffActor
 from prichal.domain.tenants import Tenant
 from prichal.observability.tracing import inject_context
 
@@ -54,9 +55,9 @@ from .payments import PaymentService
 
 log = logging.getLogger("prichal.refunds")
 
-ORDERS_REFUND = "orders.refund"
-ORDERS_REFUND_OVERRIDE = "orders.refund_override"
-SAILINGS_CANCEL = "sailings.cancel"
+ORDERS_REFUND = Permission.ORDERS_REFUND
+ORDERS_REFUND_OVERRIDE = Permission.ORDERS_REFUND_OVERRIDE
+SAILINGS_CANCEL = Permission.SAILINGS_CANCEL
 
 
 # --- who asks -------------------------------------------------------------------------------
@@ -75,14 +76,7 @@ class SystemActor:
     name: str = "system"
 
 
-class StaffLike(Protocol):
-    """What the refunds need of ``prichal.domain.staff.StaffActor`` (staff branch)."""
-
-    principal: Any
-    address: str | None
-
-
-Actor = Buyer | SystemActor | StaffLike
+Actor = Buyer | SystemActor | StaffActor
 
 
 def actor_label(by: Actor) -> str:
@@ -308,10 +302,9 @@ class RefundService:
                 order_id=order.id, number=order.number, refund_id=refund_id, sailing_id=order.sailing_id,
                 amount=amount, tickets=[RefundedTicket(line.ticket_id, line.amount) for line in refunded],
                 reason=reason, fully_refunded=status is OrderStatus.REFUNDED), headers=dict(inject_context({})))
-            audit = getattr(uow, "audit", None)  # the staff branch's audit log, once merged
-            if audit is not None and not isinstance(by, (Buyer, SystemActor)):
-                audit.record(by, "order.refund", "order", order.id, refund_id=refund_id, amount=str(amount),
-                             override=_str(override), reason=reason)
+            if isinstance(by, StaffActor):  # every staff action is audited in its transaction
+                uow.audit.record(by, "order.refund", "order", order.id, refund_id=refund_id, amount=str(amount),
+                                 override=_str(override), reason=reason)
             uow.commit()
         view = RefundView(refund_id, order.id, "requested", amount, kind, reason, actor, status.value,
                           tuple(refunded), now)
@@ -388,9 +381,8 @@ class RefundService:
                 uow.outbox.add_event(SailingCanceled(sailing_id=sailing.id, reason=reason,
                                                      canceled_by=actor_label(actor)),
                                      headers=dict(inject_context({})))
-                audit = getattr(uow, "audit", None)
-                if audit is not None and not isinstance(actor, (Buyer, SystemActor)):
-                    audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
+                if isinstance(actor, StaffActor):
+                    uow.audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
                 uow.commit()
         self._inventory.stop_sales(tenant.id, sailing.id)
         self._relay.publish_pending(tenant.id)
