@@ -448,3 +448,42 @@ def test_the_scanner_downloads_the_revocation_list_with_a_staff_token(container,
     assert answer.status == 200, answer.json
     assert ticket in {r["ticket_id"] for r in answer.json["revoked"]}
     assert call("refund", "GET", "/revocations", tenant=demo.slug).status == 401
+
+
+# --- effects: documents, email, the order.refunded event ---------------------------------------
+
+def test_effects_documents_email_event_log(container, demo, fake_yookassa, tenant, owner_engine, test_env, docs,
+                                           sink):
+    import json as jsonlib
+
+    from prichal.domain import events
+    from tests.conftest import bound_queue
+    from tests.documents_support import issue
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-5", "main-F-6"))
+    with container.uow(tenant.id) as uow:
+        issue(container, uow.orders.get(order["id"]))
+    first, _second = [row.id for row in tickets_of(owner_engine, order["id"])]
+    with bound_queue(test_env.events_exchange, "order.refunded") as (channel, queue):
+        view = container.refunds.refund(tenant, order["id"], [first], "k-" + uuid.uuid4().hex,
+                                        Buyer(order["access_token"]))
+        _, _, body = channel.basic_get(queue, auto_ack=True)
+    refunded = events.parse(jsonlib.loads(body))
+    assert isinstance(refunded, events.OrderRefunded)
+    assert refunded.refund_id == view.id and [t.ticket_id for t in refunded.tickets] == [first]
+    assert refunded.amount == view.amount and not refunded.fully_refunded
+
+    listed = call("documents", "GET", f"/orders/{order['id']}/documents", tenant=demo.slug,
+                  headers=_auth(order["access_token"]))
+    assert listed.status == 200, listed.json
+    statuses = sorted(d["ticket_status"] for d in listed.json["documents"] if d["kind"] == "ticket")
+    assert statuses == ["refunded", "valid"]
+
+    mails = [m for m in sink.for_order(order_row(owner_engine, order["id"]).number) if "возврат" in m["Subject"]]
+    assert len(mails) == 1 and "больше не действуют" in mails[0].get_content()
+    with owner_engine.connect() as conn:
+        actions = list(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == order["id"])
+                                    .order_by(t.order_log.c.id)).scalars())
+    tail = actions[actions.index("refund.requested"):]
+    assert tail[:3] == ["refund.requested", "seat.refunded", "order.partially_refunded"]
+    assert "refund.sent" in tail and "refund.emailed" in tail

@@ -59,6 +59,8 @@ class RefundNotices:
         message["To"] = order.customer.email
         message["Subject"] = f"{brand}: возврат по заказу №{order.number}"
         message["Message-ID"] = make_msgid(idstring=f"refund-{refund_id}")
+        message["X-Prichal-Order"] = str(order.number)
+        message["X-Prichal-Refund"] = refund_id
         lines = [f"Здравствуйте, {order.customer.name}!", "",
                  f"Оформлен возврат {format_rub(refund.amount)} ₽ по заказу №{order.number}.",
                  "Деньги вернутся тем же способом, которым был оплачен заказ (обычно в течение нескольких дней).",

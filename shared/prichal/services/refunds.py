@@ -349,6 +349,14 @@ class RefundService:
             order = self._authorised_order(uow, order_id, by)
             return [_view(row, order, uow.refunds.items(row.id)) for row in uow.refunds.for_order(order.id)]
 
+    def refunded_ticket_ids(self, tenant: Tenant, order_id: str) -> set[str]:
+        """The order's refunded tickets (their documents show it; callers have checked access)."""
+        order_id = canonical_uuid(order_id) or ""
+        if not order_id:
+            return set()
+        with self._uow(tenant.id) as uow:
+            return set(uow.refunds.refunded_tickets(order_id))
+
     def revocations(self, tenant: Tenant, sailing_id: str | None, since: datetime | None,
                     limit: int = 5000) -> list[dict[str, Any]]:
         """Ticket ids whose codes are void (refunded), for the scanners of a sailing."""
