@@ -50,7 +50,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_staff
+from prichal import cli_refunds, cli_staff
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
     dead.add_argument("--limit", type=int, default=100)
     cli_staff.add_commands(commands)
+    cli_refunds.add_commands(commands)
     return parser
 
 
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from prichal.bootstrap import container
 
         return cli_staff.run(args, container())
+    if args.command in cli_refunds.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_refunds.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

@@ -33,3 +33,7 @@ class TtlCache(Generic[V]):
             if len(self._data) >= self._max:
                 self._data.clear()
             self._data[key] = (time.monotonic() + self._ttl, value)
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._data.pop(key, None)

@@ -43,6 +43,10 @@ class CatalogReader:
             raise NotFound(f"sailing {sailing_id} not found", sailing_id=sailing_id)
         return sailing
 
+    def forget_sailing(self, tenant_id: str, sailing_id: str) -> None:
+        """A sailing changed (e.g. canceled): this process reads it afresh; others within their TTL."""
+        self._sailings.forget((tenant_id, sailing_id))
+
     def seat_map(self, tenant_id: str, seat_map_id: str) -> SeatMap:
         def load() -> SeatMap | None:
             with self._uow(tenant_id) as uow:

@@ -392,6 +392,7 @@ class RefundService:
                 if isinstance(actor, StaffActor):
                     uow.audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
                 uow.commit()
+        self._catalog.forget_sailing(tenant.id, sailing.id)  # other processes: within CATALOG_CACHE_SECONDS
         self._inventory.stop_sales(tenant.id, sailing.id)
         self._relay.publish_pending(tenant.id)
         return self.resume_cancellation(tenant, sailing.id, max_batches)
