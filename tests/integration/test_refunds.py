@@ -487,3 +487,31 @@ def test_effects_documents_email_event_log(container, demo, fake_yookassa, tenan
     tail = actions[actions.index("refund.requested"):]
     assert tail[:3] == ["refund.requested", "seat.refunded", "order.partially_refunded"]
     assert "refund.sent" in tail and "refund.emailed" in tail
+
+
+def test_refunded_free_seating_places_go_back_on_sale(container, demo, fake_yookassa, tenant, owner_engine):
+    from tests.conftest import free_sailing
+
+    sailing_id = free_sailing(demo)
+    hold = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": sailing_id, "quantity": 2})
+    assert hold.status == 201, hold.json
+    order = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": hold.json["token"], "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"ticket_type": "adult", "quantity": 2}]}).json
+    with container.uow(tenant.id) as uow:
+        provider_id = uow.payments.for_order(order["id"]).provider_payment_id
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{provider_id}/status", {"status": "succeeded"})
+    assert container.payments.handle_notification(tenant, "yookassa", {
+        "type": "notification", "event": "payment.succeeded", "object": {"id": provider_id}},
+        YOOKASSA_ADDRESS) == "order-paid"
+
+    def sold():
+        with owner_engine.connect() as conn:
+            return conn.execute(select(t.sailings.c.places_sold).where(t.sailings.c.id == sailing_id)).scalar_one()
+
+    before = sold()
+    first = tickets_of(owner_engine, order["id"])[0].id
+    container.refunds.refund(tenant, order["id"], [first], "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    assert sold() == before - 1
+    assert order_row(owner_engine, order["id"]).status == "partially_refunded"
