@@ -45,6 +45,8 @@ class RefundNotices:
             items = uow.refunds.items(refund_id) if refund is not None else []
         if refund is None or order is None or refund.email_sent_at is not None:
             return "none"
+        if refund.status not in ("pending", "succeeded"):
+            return "not-accepted"  # only a refund the provider took is announced (a failed one: an agent's)
         if not order.customer.email:
             self._done(tenant, refund_id)
             return "no-email"

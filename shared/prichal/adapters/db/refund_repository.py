@@ -99,6 +99,7 @@ class RefundRepository:
     def email_due(self, limit: int) -> list[str]:
         return list(self.conn.execute(
             select(refunds.c.id).where(refunds.c.email_sent_at.is_(None),
+                                       refunds.c.status.in_(("pending", "succeeded")),
                                        refunds.c.kind.in_(("buyer", "agent", "sailing_canceled")))
             .order_by(refunds.c.created_at).limit(limit)).scalars())
 
