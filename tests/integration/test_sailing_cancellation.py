@@ -173,3 +173,15 @@ def test_the_cli_cancels_and_reports_progress(container, demo, shop, fake_yookas
     assert admin(["cancellation", demo.slug, sailing_id]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert lines[-1]["refunded"] == 3 and lines[-1]["status"] == "done"
+
+
+def test_an_order_paid_after_the_cancellation_finished_is_refunded_by_the_cron(container, demo, shop, fake_yookassa,
+                                                                               owner_engine, clock):
+    tenant = container.tenants.by_slug(demo.slug)
+    sailing_id = _free_sailing(demo)
+    assert container.refunds.cancel_sailing(tenant, sailing_id, SystemActor("cli:test"), "шторм").status == "done"
+    [late] = _paid_orders(container, demo, shop, fake_yookassa, owner_engine, 1)  # a late payment revived it
+    counts = container.refunds.reconcile(tenant, clock())
+    assert counts["cancellations"] == 1
+    per_order, statuses = _refund_counts(owner_engine, sailing_id)
+    assert per_order == {late: 1} and statuses == {"refunded": 1}
