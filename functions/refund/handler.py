@@ -166,7 +166,7 @@ def _answer(view: RefundView) -> Response:
     headers = {"Location": f"/function/refund/orders/{view.order_id}/refunds"}
     if view.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(status=200 if view.replayed else 201, headers=headers, body=refund_view(view))
+    return Response(status=201, headers=headers, body=refund_view(view))  # a replay: the first answer again
 
 
 # --- buyer ----------------------------------------------------------------------------------

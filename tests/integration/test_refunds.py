@@ -277,7 +277,7 @@ def test_the_buyer_quotes_and_refunds_over_http(container, demo, fake_yookassa, 
     assert done.json["amount"] == quote.json["amount"] and done.json["order_status"] == "partially_refunded"
     again = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug, headers=key,
                  body={"ticket_ids": [first]})
-    assert again.status == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.status == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert again.json["id"] == done.json["id"]
     listed = call("refund", "GET", f"/orders/{order['id']}/refunds", tenant=demo.slug,
                   headers=_auth(order["access_token"]))
