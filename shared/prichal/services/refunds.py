@@ -46,6 +46,7 @@ from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.refund_policy import KOPECK, Basis, TicketDecision, decide, policy_for
 from prichal.domain.staff import Permission, StaffActor
 from prichal.domain.tenants import Tenant
+from prichal.observability.metrics import REFUND_AMOUNT, REFUNDS
 from prichal.observability.tracing import inject_context
 
 from .catalog_reader import CatalogReader
@@ -326,6 +327,8 @@ class RefundService:
         the cron should it fail now)."""
         if done.send:
             self._inventory.mirror(tenant.id, done.order, SeatChange.REFUNDED, done.seat_ids)
+            REFUNDS.labels(done.view.kind).inc()
+            REFUND_AMOUNT.labels(done.view.kind).inc(float(done.view.amount))  # a metric, not money
         with self._payments.deadline():
             self._payments.send_refund(tenant, done.view.id)
         self._relay.publish_pending(tenant.id)
