@@ -195,8 +195,10 @@ class _Done:
 class RefundService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, inventory: Inventory,
                  payments: PaymentService, relay: OutboxRelay, notify: Callable[[Tenant, str], None],
-                 clock: Callable[[], datetime], batch: int = 50) -> None:
-        """``notify(tenant, refund_id)`` emails the buyer (best effort; the cron retries)."""
+                 clock: Callable[[], datetime], batch: int = 50,
+                 catalog_changed: Callable[[str], None] = lambda tenant_id: None) -> None:
+        """``notify(tenant, refund_id)`` emails the buyer (best effort; the cron retries);
+        ``catalog_changed(tenant_id)`` makes every process read the tenant's sailings afresh."""
         self._uow = uow_factory
         self._catalog = catalog
         self._inventory = inventory
@@ -205,6 +207,7 @@ class RefundService:
         self._notify = notify
         self._now = clock
         self._batch = batch
+        self._catalog_changed = catalog_changed
 
     # --- quote ------------------------------------------------------------------------------
     def quote(self, tenant: Tenant, order_id: str, ticket_ids: list[str] | None,
@@ -395,7 +398,7 @@ class RefundService:
                 if isinstance(actor, StaffActor):
                     uow.audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
                 uow.commit()
-        self._catalog.forget_sailing(tenant.id, sailing.id)  # other processes: within CATALOG_CACHE_SECONDS
+        self._catalog_changed(tenant.id)  # every process sees the sailing canceled at once
         self._inventory.stop_sales(tenant.id, sailing.id)
         self._relay.publish_pending(tenant.id)
         return self.resume_cancellation(tenant, sailing.id, max_batches)

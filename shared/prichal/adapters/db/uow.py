@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from .catalog_admin_repository import CatalogAdminRepository
 from .catalog_repository import CatalogRepository
 from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
@@ -13,7 +14,9 @@ from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
+from .seat_map_repository import SeatMapRepository
 from .staff_repository import Audit, StaffRepository
+from .supplier_repository import SupplierRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -29,11 +32,14 @@ class UnitOfWork:
 
     conn: Connection
     catalog: CatalogRepository
+    catalog_admin: CatalogAdminRepository
     holds: HoldRepository
     orders: OrderRepository
     payments: PaymentRepository
     refunds: RefundRepository
     documents: DocumentRepository
+    seat_maps: SeatMapRepository
+    suppliers: SupplierRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
@@ -54,11 +60,14 @@ class UnitOfWork:
         # holds, which Redis would have forgotten too. Money-moving writes stay durable.
         self.conn.execute(_SCOPE, {"t": self.tenant_id, "sync": "on" if self._durable else "off"})
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
+        self.catalog_admin = CatalogAdminRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
+        self.seat_maps = SeatMapRepository(self.conn, self.tenant_id)
+        self.suppliers = SupplierRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
