@@ -6,6 +6,7 @@ once, and ``refund.succeeded`` (duplicated) through payment-webhook changes noth
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from base64 import b64encode
 
@@ -25,6 +26,18 @@ sandbox_gateway = sandbox_e2e.gateway
 ports = yookassa_e2e.ports
 fake_yookassa = yookassa_e2e.fake_yookassa
 yookassa_gateway = yookassa_e2e.gateway
+
+
+@pytest.fixture(scope="module")
+def no_supplier_stubs():
+    """This module starts two runtimes; the supplier stubs (fixed ports) are not needed here."""
+    before = os.environ.get("SUPPLIER_STUBS")
+    os.environ["SUPPLIER_STUBS"] = "off"
+    yield
+    if before is None:
+        os.environ.pop("SUPPLIER_STUBS", None)
+    else:
+        os.environ["SUPPLIER_STUBS"] = before
 
 
 def _buy(gateway, demo, seats, provider):
@@ -104,13 +117,13 @@ def _refund_flow(gateway, demo, container, owner_engine, test_env, provider):
     return created
 
 
-def test_refunds_through_the_gateway_with_the_sandbox_provider(sandbox_gateway, demo, container, owner_engine,
-                                                               test_env):
+def test_refunds_through_the_gateway_with_the_sandbox_provider(no_supplier_stubs, sandbox_gateway, demo, container,
+                                                               owner_engine, test_env):
     _refund_flow(sandbox_gateway, demo, container, owner_engine, test_env, "mock")
 
 
-def test_refunds_through_the_gateway_with_the_yookassa_provider(yookassa_gateway, fake_yookassa, demo, container,
-                                                                owner_engine, test_env):
+def test_refunds_through_the_gateway_with_the_yookassa_provider(no_supplier_stubs, yookassa_gateway, fake_yookassa,
+                                                                demo, container, owner_engine, test_env):
     assert admin(["payments", demo.slug, "--provider", "yookassa", "--shop-id", demo.slug,
                   "--secret-name", "yookassa-e2e", "--api-url", f"{fake_yookassa.url}/v3"]) == 0
     created = _refund_flow(yookassa_gateway, demo, container, owner_engine, test_env, "yookassa")
