@@ -36,6 +36,7 @@ class DocumentView(BaseModel):
     size: int | None
     url: str | None = Field(description="a presigned download link; null while the document is not stored")
     s3_key: str | None = Field(default=None, description="staff only")
+    ticket_status: str | None = Field(default=None, description="tickets: valid, or refunded (its code is void)")
 
 
 class EmailView(BaseModel):
@@ -80,12 +81,15 @@ def order_documents(request: Request, order_id: str) -> dict[str, Any]:
     who = _authorise(request, order_id)
     c = container()
     links, email = c.documents.list(request.tenant, order_id)
+    refunded = c.refunds.refunded_ticket_ids(request.tenant, order_id)
     answer: dict[str, Any] = {
         "order_id": order_id,
         "expires_in": c.settings.document_url_expiry_seconds,
         "documents": [{"kind": link.document.kind.value, "number": link.document.display_number,
                        "issued_on": link.document.issued_on.isoformat(), "status": link.document.status,
                        "sha256": link.document.sha256, "size": link.document.size, "url": link.url,
+                       "ticket_status": None if link.document.ticket_id is None else
+                       "refunded" if str(link.document.ticket_id) in refunded else "valid",
                        **({"s3_key": link.document.s3_key} if who == "staff" else {})}
                       for link in links],
         "email": None if email is None else {"status": email.status, "sent_at": email.sent_at,

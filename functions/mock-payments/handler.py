@@ -27,6 +27,7 @@ from prichal_sandbox.service import (
     PaymentCapture,
     PaymentCreate,
     RefundCreate,
+    RefundStatusControl,
     SandboxError,
     SandboxPayments,
     Status,
@@ -258,6 +259,15 @@ def force_status(request: Request, payment_id: str) -> Response:
     """Force a payment's status without notifying."""
     return _json(sandbox().control(request.header("Authorization"),
                                    lambda shop: sandbox().force_status(shop, payment_id, request.body)))
+
+
+@app.route("POST", "/sandbox/refunds/{refund_id}/status", tenant=False, errors=(400, 401, 404, 409))
+@describe(responses={200: Media(JSON, RefundObject)}, errors=ERROR, body=Media(JSON, RefundStatusControl),
+          security=SHOP)
+def force_refund_status(request: Request, refund_id: str) -> Response:
+    """Settle a pending refund (created with the ``refund_status: pending`` fault) without notifying."""
+    return _json(sandbox().control(request.header("Authorization"),
+                                   lambda shop: sandbox().force_refund_status(shop, refund_id, request.body)))
 
 
 @app.route("POST", "/sandbox/faults", tenant=False, errors=(400, 401))

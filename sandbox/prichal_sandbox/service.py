@@ -40,6 +40,8 @@ Test controls (same Basic auth; a payment of another shop is 404)::
                                         with the given one (to forge a disagreeing one)
     POST /sandbox/payments/{id}/status  {"status": "succeeded", "cancellation_details": {...}?}
                                         force a state; sends nothing
+    POST /sandbox/refunds/{id}/status   {"status": "succeeded" | "canceled", "cancellation_details"?}
+                                        settle a refund left pending (fault ``refund_status``)
     POST /sandbox/faults                {"create_payment": [500, 202, {"status": 202,
                                         "retry_after": 10}, {"delay_ms": 300}], ...}
                                         queue answers for the shop's next calls of an operation
@@ -198,6 +200,15 @@ class Fault(BaseModel):
     status: StrictInt | None = Field(default=None, description="202, or 400..599: answered instead of the call")
     retry_after: StrictInt | None = Field(default=None, ge=0, le=60_000, description="ms, for a 202")
     delay_ms: StrictInt | None = Field(default=None, ge=1, le=30_000, description="do the call, answer late")
+    refund_status: Literal["pending"] | None = Field(
+        default=None, description="create_refund: do the call, the refund stays pending (no notification) until "
+                                  "POST /sandbox/refunds/{id}/status")
+
+
+class RefundStatusControl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["succeeded", "canceled"]
+    cancellation_details: CancellationDetails | None = None
 
 
 class FaultsControl(BaseModel):
@@ -267,7 +278,8 @@ class SandboxPayments:
             answer = _fault_answer(fault)
         else:
             try:
-                answer = self._answer(shop, operation, idempotence_key, body, object_id)
+                answer = self._answer(shop, operation, idempotence_key, body, object_id,
+                                      pending=bool(fault and fault.get("refund_status")))
             except SandboxError as exc:
                 answer = _error(exc)
         self._store.log_request(shop, {"at": self._timestamp(), "operation": operation, "path": path,
@@ -289,7 +301,7 @@ class SandboxPayments:
         return shop
 
     def _answer(self, shop: str, operation: Operation, key: str | None, raw: bytes,
-                object_id: str | None) -> Answer:
+                object_id: str | None, pending: bool = False) -> Answer:
         if operation not in MUTATING:
             return Answer(200, self._run(shop, operation, {}, object_id))
         if not key:
@@ -307,7 +319,7 @@ class SandboxPayments:
                 return _processing(DEFAULT_RETRY_AFTER_MS)
             return Answer(held["status"], held["body"])
         try:
-            answer = Answer(200, self._run(shop, operation, data, object_id))
+            answer = Answer(200, self._run(shop, operation, data, object_id, pending))
         except SandboxError as exc:
             answer = _error(exc)
         except BaseException:
@@ -316,11 +328,12 @@ class SandboxPayments:
         self._store.remember_answer(shop, key, fingerprint, answer.status, answer.body)
         return answer
 
-    def _run(self, shop: str, operation: Operation, data: Record, object_id: str | None) -> Record:
+    def _run(self, shop: str, operation: Operation, data: Record, object_id: str | None,
+             pending: bool = False) -> Record:
         if operation == "create_payment":
             return self._create_payment(shop, _parse(PaymentCreate, data))
         if operation == "create_refund":
-            return self._create_refund(shop, _parse(RefundCreate, data))
+            return self._create_refund(shop, _parse(RefundCreate, data), pending)
         if operation == "get_refund":
             payment_id = self._store.payment_of_refund(object_id or "")
             record = self._store.payment(payment_id) if payment_id else None
@@ -390,8 +403,9 @@ class SandboxPayments:
         self._notify(shop, payment_id, "payment.canceled", payment)
         return payment
 
-    def _create_refund(self, shop: str, data: RefundCreate) -> Record:
-        refund: Record = {"id": self._new_id(), "payment_id": data.payment_id, "status": "succeeded",
+    def _create_refund(self, shop: str, data: RefundCreate, pending: bool = False) -> Record:
+        refund: Record = {"id": self._new_id(), "payment_id": data.payment_id,
+                          "status": "pending" if pending else "succeeded",
                           "amount": _money(data.amount.decimal), "created_at": self._timestamp()}
         if data.description:
             refund["description"] = data.description
@@ -412,7 +426,8 @@ class SandboxPayments:
 
         self._update(data.payment_id, change)
         self._store.index_refund(refund["id"], data.payment_id)
-        self._notify(shop, data.payment_id, "refund.succeeded", refund)
+        if not pending:
+            self._notify(shop, data.payment_id, "refund.succeeded", refund)
         return refund
 
     # --- the buyer ---------------------------------------------------------------------------------
@@ -480,6 +495,37 @@ class SandboxPayments:
 
         return self._update(payment_id, change)["object"]
 
+    def force_refund_status(self, shop: str, refund_id: str, raw: bytes) -> Record:
+        """A pending refund becomes succeeded or canceled (a canceled one gives its amount
+        back to the payment's refundable sum); sends nothing, as at YooKassa for canceled."""
+        control = _parse(RefundStatusControl, _json_object(raw))
+        payment_id = self._store.payment_of_refund(refund_id) or ""
+        found: Record = {}
+
+        def change(record: Record) -> Record:
+            self._check_owner(shop, record)
+            entry = next((r for r in record["refunds"] if r["object"]["id"] == refund_id), None)
+            if entry is None:
+                raise SandboxError(404, "no such refund")
+            refund = entry["object"]
+            if refund["status"] != "pending":
+                raise SandboxError(409, f"the refund is already {refund['status']}")
+            refund["status"] = control.status
+            if control.status == "canceled":
+                details = control.cancellation_details
+                refund["cancellation_details"] = (details.model_dump() if details else
+                                                  {"party": "yoo_money", "reason": "rejected_by_payee"})
+                payment = record["object"]
+                left = Decimal(payment["refunded_amount"]["value"]) - Decimal(refund["amount"]["value"])
+                payment["refunded_amount"] = _money(left)
+            found.update(refund)
+            return record
+
+        if not payment_id:
+            raise SandboxError(404, "no such refund")
+        self._update(payment_id, change)
+        return found
+
     def queue_faults(self, shop: str, raw: bytes) -> Record:
         control = _parse(FaultsControl, _json_object(raw))
         wanted = {operation: [f if isinstance(f, Fault) else Fault(status=f) for f in getattr(control, operation)]
@@ -487,8 +533,10 @@ class SandboxPayments:
         for operation, faults in wanted.items():  # all checked before any is queued
             if any(f.status is not None and f.status != 202 and not 400 <= f.status <= 599 for f in faults):
                 raise SandboxError(400, "a fault status is 202 or 400..599", operation)
-            if any(f.status is None and f.delay_ms is None for f in faults):
-                raise SandboxError(400, "a fault needs a status or delay_ms", operation)
+            if any(f.status is None and f.delay_ms is None and f.refund_status is None for f in faults):
+                raise SandboxError(400, "a fault needs a status, delay_ms or refund_status", operation)
+            if any(f.refund_status is not None for f in faults) and operation != "create_refund":
+                raise SandboxError(400, "refund_status is for create_refund only", operation)
         return {"queued": {operation: self._store.queue_faults(shop, operation,
                                                                [f.model_dump(exclude_none=True) for f in faults])
                            for operation, faults in wanted.items() if faults}}

@@ -54,7 +54,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_reports, cli_seatmaps, cli_staff, cli_suppliers, cli_tenants
+from prichal import cli_refunds, cli_reports, cli_seatmaps, cli_staff, cli_suppliers, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_seatmaps.add_commands(commands)
     cli_suppliers.add_commands(commands)
     cli_reports.add_commands(commands)
+    cli_refunds.add_commands(commands)
     return parser
 
 
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from prichal.bootstrap import container
 
         return cli_reports.run(args, container())
+    if args.command in cli_refunds.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_refunds.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

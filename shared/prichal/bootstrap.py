@@ -212,7 +212,7 @@ class Container:
     def refunds(self) -> RefundService:
         return RefundService(self.uow, self.catalog_reader, self.inventory, self.payments, self.relay,
                              RefundNotices(self.uow, self.mailer, self.settings.smtp_from, self.now), self.now,
-                             batch=self.settings.refund_batch_size)
+                             batch=self.settings.refund_batch_size, catalog_changed=self.catalog_generations.bump)
 
     @cached_property
     def ticket_signer(self) -> TicketSigner:

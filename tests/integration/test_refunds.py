@@ -255,3 +255,263 @@ def test_refund_succeeded_notifications_duplicated_and_reordered_change_nothing_
             t.order_log.c.order_id == order["id"], t.order_log.c.action == "refund.succeeded")).scalar_one()
     assert logged == 1
     assert refunds_of(owner_engine, order["id"])[0].status == "succeeded"
+
+
+# --- the refund function over its HTTP contract --------------------------------------------
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_buyer_quotes_and_refunds_over_http(container, demo, fake_yookassa, tenant, owner_engine):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-1", "main-G-2"))
+    first = tickets_of(owner_engine, order["id"])[0].id
+    quote = call("refund", "POST", f"/orders/{order['id']}/quote", tenant=demo.slug,
+                 headers=_auth(order["access_token"]), body={"ticket_ids": [first]})
+    assert quote.status == 200, quote.json
+    assert quote.json["refundable"] and quote.json["lines"][0]["decision"]["basis"] == "tier"
+    key = {"Idempotency-Key": "k-" + uuid.uuid4().hex, **_auth(order["access_token"])}
+    done = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug, headers=key,
+                body={"ticket_ids": [first]})
+    assert done.status == 201, done.json
+    assert done.json["amount"] == quote.json["amount"] and done.json["order_status"] == "partially_refunded"
+    again = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug, headers=key,
+                 body={"ticket_ids": [first]})
+    assert again.status == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json["id"] == done.json["id"]
+    listed = call("refund", "GET", f"/orders/{order['id']}/refunds", tenant=demo.slug,
+                  headers=_auth(order["access_token"]))
+    assert [r["id"] for r in listed.json["refunds"]] == [done.json["id"]]
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status"), [
+    ("/orders/{order}/refunds", {}, {}, 403),  # no token
+    ("/orders/{order}/refunds", {}, {"Authorization": "Bearer nope"}, 403),
+    ("/orders/{unknown}/refunds", {}, "token", 404),
+    ("/orders/{order}/refunds", {"ticket_ids": []}, "token", 422),
+    ("/orders/{order}/refunds", {"ticket_ids": ["x"]}, "token", 422),
+    ("/orders/{order}/refunds", {"amount": "10.00"}, "token", 422),  # a buyer sets no amount
+    ("/orders/{order}/refunds", {}, "token-no-key", 422),
+    ("/agent/orders/{order}/refunds", {"amount": "-1", "reason": "x"}, {}, 422),
+    ("/agent/orders/{order}/refunds", {"amount": 10.5, "reason": "x"}, {}, 422),
+    ("/agent/orders/{order}/refunds", {"amount": "1e3", "reason": "x"}, {}, 422),
+], ids=["no-token", "wrong-token", "unknown-order", "no-tickets", "foreign-ticket", "buyer-amount", "no-key",
+        "negative", "float", "exponent"])
+def test_bad_http_input_is_problem_json_and_writes_nothing(container, demo, fake_yookassa, tenant, owner_engine,
+                                                           path, body, headers, status):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-3",))
+    if headers in ("token", "token-no-key"):
+        headers = {**_auth(order["access_token"]),
+                   **({"Idempotency-Key": "k-" + uuid.uuid4().hex} if headers == "token" else {})}
+    else:
+        headers = {"Idempotency-Key": "k-" + uuid.uuid4().hex, **headers}
+    answer = call("refund", "POST", path.format(order=order["id"], unknown=uuid.uuid4()), tenant=demo.slug,
+                  headers=headers, body=body)
+    assert answer.status == status, answer.json
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert refunds_of(owner_engine, order["id"]) == []
+    assert order_row(owner_engine, order["id"]).status == "paid"
+
+
+# --- the provider's side: pending, canceled, the cron ----------------------------------------
+
+def _reconcile():
+    from tests.support import internal
+
+    answer = call("refund-reconcile", "POST", "/", headers={"X-Connector": "cron-connector", **internal()})
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def test_a_pending_refund_is_reread_until_final(container, demo, fake_yookassa, tenant, owner_engine, clock):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-4",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [{"refund_status": "pending"}]})
+    view = container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex,
+                                    Buyer(order["access_token"]))
+    assert view.status == "pending"
+    row = refunds_of(owner_engine, order["id"])[0]
+    clock.advance(minutes=5)
+    _reconcile()
+    assert refunds_of(owner_engine, order["id"])[0].status == "pending"  # still pending at the provider
+    _control(fake_yookassa, demo, "POST", f"/sandbox/refunds/{row.provider_refund_id}/status",
+             {"status": "succeeded"})
+    clock.advance(minutes=5)
+    assert _reconcile()["reread"] >= 1
+    assert refunds_of(owner_engine, order["id"])[0].status == "succeeded"
+
+
+def test_a_refund_canceled_at_the_provider_stays_visible_for_an_agent(container, demo, fake_yookassa, tenant,
+                                                                      owner_engine, clock):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-5",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [{"refund_status": "pending"}]})
+    container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    row = refunds_of(owner_engine, order["id"])[0]
+    _control(fake_yookassa, demo, "POST", f"/sandbox/refunds/{row.provider_refund_id}/status",
+             {"status": "canceled", "cancellation_details": {"party": "payment_network",
+                                                             "reason": "rejected_by_timeout"}})
+    clock.advance(minutes=5)
+    _reconcile()
+    after = refunds_of(owner_engine, order["id"])[0]
+    assert after.status == "canceled" and "rejected_by_timeout" in after.last_error
+    assert "failed" in order_row(owner_engine, order["id"]).needs_attention
+    with owner_engine.connect() as conn:
+        actions = list(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == order["id"]))
+                       .scalars())
+    assert "attention.refund_failed" in actions and "refund.canceled" in actions
+    # a late refund.succeeded for it (forged or reordered) does not move it back
+    body = {"type": "notification", "event": "refund.succeeded", "object": {"id": row.provider_refund_id}}
+    assert container.payments.handle_notification(tenant, "yookassa", body, YOOKASSA_ADDRESS) in (
+        "no-change", "refund-canceled")
+    assert refunds_of(owner_engine, order["id"])[0].status == "canceled"
+
+
+def test_a_refund_refused_by_the_provider_is_failed_and_flagged(container, demo, fake_yookassa, tenant,
+                                                                owner_engine):
+    order = paid(container, demo, fake_yookassa, seats=("main-G-6",))
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [400]})
+    view = container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex,
+                                    Buyer(order["access_token"]))
+    assert view.status == "failed" and view.last_error
+    assert "failed" in order_row(owner_engine, order["id"]).needs_attention
+
+
+def test_the_unsent_late_payment_refund_is_sent_by_the_cron(container, demo, fake_yookassa, tenant, owner_engine,
+                                                            clock):
+    from tests.integration.test_payment_settlement import _expire, _lapse, _notify
+
+    late = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": assigned_sailing(demo), "seat_ids": ["main-G-7"]})
+    late = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": late.json["token"], "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"seat_id": "main-G-7", "ticket_type": "adult"}]}).json
+    _lapse(owner_engine, late["id"])
+    _expire()
+    assert order_row(owner_engine, late["id"]).status == "expired"
+    paid(container, demo, fake_yookassa, seats=("main-G-7",))  # the seat is sold to someone else
+    payment_id = _provider_id(owner_engine, late["id"])
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{payment_id}/status", {"status": "succeeded"})
+    _control(fake_yookassa, demo, "POST", "/sandbox/faults", {"create_refund": [503, 503, 503]})
+    assert _notify(container, demo, payment_id) == "late-payment-refunded"
+    assert refunds_of(owner_engine, late["id"])[0].status == "requested"
+    clock.advance(minutes=5)
+    assert _reconcile()["sent"] >= 1
+    row = refunds_of(owner_engine, late["id"])[0]
+    assert row.status == "succeeded" and row.kind == "late-payment"
+    assert len(provider_refunds(fake_yookassa, demo, payment_id)) == 1
+
+
+# --- agents (staff tokens) ---------------------------------------------------------------------
+
+def test_an_agent_refunds_with_an_override_and_a_reason_and_is_audited(container, demo, fake_yookassa, tenant,
+                                                                       owner_engine):
+    from tests.staff_support import bearer, staff_token
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-1", "main-F-2"))
+    buyer_ticket, agent_ticket = [row.id for row in tickets_of(owner_engine, order["id"])]
+    mine = call("refund", "POST", f"/orders/{order['id']}/refunds", tenant=demo.slug,
+                body={"ticket_ids": [buyer_ticket]},
+                headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **_auth(order["access_token"])})
+    assert mine.status == 201, mine.json
+    supervisor = staff_token(tenant.id, "supervisor")
+    agent = staff_token(tenant.id, "agent")
+    path = f"/agent/orders/{order['id']}/refunds"
+    body = {"ticket_ids": [agent_ticket], "amount": "123.45", "reason": "called: boat too cold"}
+    refused = call("refund", "POST", path, tenant=demo.slug, body=body,
+                   headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **bearer(agent)})
+    assert refused.status == 403  # an agent may refund, not override
+    nobody = call("refund", "POST", path, tenant=demo.slug, body=body, headers={"Idempotency-Key": "k-x"})
+    assert nobody.status == 401
+    done = call("refund", "POST", path, tenant=demo.slug, body=body,
+                headers={"Idempotency-Key": "k-" + uuid.uuid4().hex, **bearer(supervisor)})
+    assert done.status == 201, done.json
+    assert done.json["amount"] == "123.45" and done.json["order_status"] == "refunded"
+    assert done.json["actor"].startswith("agent:")
+    with owner_engine.connect() as conn:
+        audit = list(conn.execute(select(t.metadata.tables["staff_audit"]).where(
+            t.metadata.tables["staff_audit"].c.target_id == order["id"])))
+    assert [row.action for row in audit] == ["order.refund"]
+    sent = provider_refunds(fake_yookassa, demo, _provider_id(owner_engine, order["id"]))
+    assert [r["object"]["amount"]["value"] for r in sent][-1] == "123.45"
+    assert sent[-1]["receipt"]["items"][0]["amount"]["value"] == "123.45"
+
+
+def test_the_scanner_downloads_the_revocation_list_with_a_staff_token(container, demo, fake_yookassa, tenant,
+                                                                       owner_engine):
+    from tests.staff_support import bearer, staff_token
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-3",))
+    container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    ticket = tickets_of(owner_engine, order["id"])[0].id
+    token = staff_token(tenant.id, "agent", scopes=["orders.read"])
+    answer = call("refund", "GET", "/revocations", tenant=demo.slug, headers=bearer(token),
+                  query={"sailing_id": assigned_sailing(demo)})
+    assert answer.status == 200, answer.json
+    assert ticket in {r["ticket_id"] for r in answer.json["revoked"]}
+    assert call("refund", "GET", "/revocations", tenant=demo.slug).status == 401
+
+
+# --- effects: documents, email, the order.refunded event ---------------------------------------
+
+def test_effects_documents_email_event_log(container, demo, fake_yookassa, tenant, owner_engine, test_env, docs,
+                                           sink):
+    import json as jsonlib
+
+    from prichal.domain import events
+    from tests.conftest import bound_queue
+    from tests.documents_support import issue
+
+    order = paid(container, demo, fake_yookassa, seats=("main-F-5", "main-F-6"))
+    with container.uow(tenant.id) as uow:
+        issue(container, uow.orders.get(order["id"]))
+    first, _second = [row.id for row in tickets_of(owner_engine, order["id"])]
+    with bound_queue(test_env.events_exchange, "order.refunded") as (channel, queue):
+        view = container.refunds.refund(tenant, order["id"], [first], "k-" + uuid.uuid4().hex,
+                                        Buyer(order["access_token"]))
+        _, _, body = channel.basic_get(queue, auto_ack=True)
+    refunded = events.parse(jsonlib.loads(body))
+    assert isinstance(refunded, events.OrderRefunded)
+    assert refunded.refund_id == view.id and [t.ticket_id for t in refunded.tickets] == [first]
+    assert refunded.amount == view.amount and not refunded.fully_refunded
+
+    listed = call("documents", "GET", f"/orders/{order['id']}/documents", tenant=demo.slug,
+                  headers=_auth(order["access_token"]))
+    assert listed.status == 200, listed.json
+    statuses = sorted(d["ticket_status"] for d in listed.json["documents"] if d["kind"] == "ticket")
+    assert statuses == ["refunded", "valid"]
+
+    mails = [m for m in sink.for_order(order_row(owner_engine, order["id"]).number) if "возврат" in m["Subject"]]
+    assert len(mails) == 1 and "больше не действуют" in mails[0].get_content()
+    with owner_engine.connect() as conn:
+        actions = list(conn.execute(select(t.order_log.c.action).where(t.order_log.c.order_id == order["id"])
+                                    .order_by(t.order_log.c.id)).scalars())
+    tail = actions[actions.index("refund.requested"):]
+    assert tail[:3] == ["refund.requested", "seat.refunded", "order.partially_refunded"]
+    assert "refund.sent" in tail and "refund.emailed" in tail
+
+
+def test_refunded_free_seating_places_go_back_on_sale(container, demo, fake_yookassa, tenant, owner_engine):
+    from tests.conftest import free_sailing
+
+    sailing_id = free_sailing(demo)
+    hold = call("lock-seat", "POST", "/holds", tenant=demo.slug, headers=BUYER,
+                body={"sailing_id": sailing_id, "quantity": 2})
+    assert hold.status == 201, hold.json
+    order = call("create-order", "POST", "/orders", tenant=demo.slug, headers=BUYER, body={
+        "hold_token": hold.json["token"], "customer": {"name": "Анна", "email": "anna@example.test"},
+        "items": [{"ticket_type": "adult", "quantity": 2}]}).json
+    with container.uow(tenant.id) as uow:
+        provider_id = uow.payments.for_order(order["id"]).provider_payment_id
+    _control(fake_yookassa, demo, "POST", f"/sandbox/payments/{provider_id}/status", {"status": "succeeded"})
+    assert container.payments.handle_notification(tenant, "yookassa", {
+        "type": "notification", "event": "payment.succeeded", "object": {"id": provider_id}},
+        YOOKASSA_ADDRESS) == "order-paid"
+
+    def sold():
+        with owner_engine.connect() as conn:
+            return conn.execute(select(t.sailings.c.places_sold).where(t.sailings.c.id == sailing_id)).scalar_one()
+
+    before = sold()
+    first = tickets_of(owner_engine, order["id"])[0].id
+    container.refunds.refund(tenant, order["id"], [first], "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
+    assert sold() == before - 1
+    assert order_row(owner_engine, order["id"]).status == "partially_refunded"

@@ -29,6 +29,9 @@ DOCUMENT_RENDER = Histogram(
 # give back. Alert on > 0 (see README, "Orders, payments and events").
 REFUNDS_STUCK = Gauge("prichal_refunds_stuck", "Refunds still unsent to the provider longer than "
                       "REFUND_STUCK_AFTER_SECONDS", multiprocess_mode="mostrecent")
+REFUNDS = Counter("prichal_refunds_total", "Refunds of tickets made, by kind (buyer, agent, sailing_canceled)",
+                  ["kind"])
+REFUND_AMOUNT = Counter("prichal_refunded_rubles_total", "Rubles refunded (tickets), by kind", ["kind"])
 DOCUMENT_EMAILS = Counter("prichal_document_emails_total", "Buyer emails with documents by outcome", ["outcome"])
 
 

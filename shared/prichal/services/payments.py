@@ -40,6 +40,7 @@ from prichal.domain.tenants import Tenant
 from prichal.entrypoints.client_address import address_in, parse_networks
 from prichal.observability.tracing import inject_context
 
+from . import attention
 from .inventory import Inventory
 from .outbox import OutboxRelay
 
@@ -395,13 +396,10 @@ def _account_of(row: Any) -> PaymentAccount:
 
 
 def _refund_failed(uow: UnitOfWork, refund_id: str, order_id: str, detail: str) -> None:
-    """A refund the provider would not make stays visible for an agent: the order's flag and
-    its log (``attention.refund_failed``, read by the CRM's attention queue)."""
-    uow.orders.flag(order_id, f"refund {refund_id} failed: {detail}"[:500])
-    uow.log.record("attention.refund_failed", "refund", refund_id, "system", order_id, detail=detail)
-    attention = getattr(uow, "attention", None)  # the crm branch's flags, once merged
-    if attention is not None:
-        attention.flag(order_id, "refund_failed", detail)
+    """A refund the provider would not make stays visible for an agent: the attention flag
+    ``refund_failed`` (the crm queue's, or the order's column and ``attention.refund_failed``)."""
+    attention.flag(uow, order_id, "refund_failed", f"refund {refund_id} failed: {detail}"[:500],
+                   refund_id=refund_id)
 
 
 def _request_refund(uow: UnitOfWork, order: Order, payment: Payment, amount: Decimal, kind: str, reason: str,

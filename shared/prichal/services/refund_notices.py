@@ -45,6 +45,8 @@ class RefundNotices:
             items = uow.refunds.items(refund_id) if refund is not None else []
         if refund is None or order is None or refund.email_sent_at is not None:
             return "none"
+        if refund.status not in ("pending", "succeeded"):
+            return "not-accepted"  # only a refund the provider took is announced (a failed one: an agent's)
         if not order.customer.email:
             self._done(tenant, refund_id)
             return "no-email"
@@ -59,6 +61,8 @@ class RefundNotices:
         message["To"] = order.customer.email
         message["Subject"] = f"{brand}: возврат по заказу №{order.number}"
         message["Message-ID"] = make_msgid(idstring=f"refund-{refund_id}")
+        message["X-Prichal-Order"] = str(order.number)
+        message["X-Prichal-Refund"] = refund_id
         lines = [f"Здравствуйте, {order.customer.name}!", "",
                  f"Оформлен возврат {format_rub(refund.amount)} ₽ по заказу №{order.number}.",
                  "Деньги вернутся тем же способом, которым был оплачен заказ (обычно в течение нескольких дней).",

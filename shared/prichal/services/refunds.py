@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +44,9 @@ from prichal.domain.inventory import SeatChange, TicketRow
 from prichal.domain.orders import Order, OrderItem, OrderStatus, PaymentStatus, TicketStatus
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.refund_policy import KOPECK, Basis, TicketDecision, decide, policy_for
+from prichal.domain.staff import Permission, StaffActor
 from prichal.domain.tenants import Tenant
+from prichal.observability.metrics import REFUND_AMOUNT, REFUNDS
 from prichal.observability.tracing import inject_context
 
 from .catalog_reader import CatalogReader
@@ -54,9 +56,9 @@ from .payments import PaymentService
 
 log = logging.getLogger("prichal.refunds")
 
-ORDERS_REFUND = "orders.refund"
-ORDERS_REFUND_OVERRIDE = "orders.refund_override"
-SAILINGS_CANCEL = "sailings.cancel"
+ORDERS_REFUND = Permission.ORDERS_REFUND
+ORDERS_REFUND_OVERRIDE = Permission.ORDERS_REFUND_OVERRIDE
+SAILINGS_CANCEL = Permission.SAILINGS_CANCEL
 
 
 # --- who asks -------------------------------------------------------------------------------
@@ -75,14 +77,7 @@ class SystemActor:
     name: str = "system"
 
 
-class StaffLike(Protocol):
-    """What the refunds need of ``prichal.domain.staff.StaffActor`` (staff branch)."""
-
-    principal: Any
-    address: str | None
-
-
-Actor = Buyer | SystemActor | StaffLike
+Actor = Buyer | SystemActor | StaffActor
 
 
 def actor_label(by: Actor) -> str:
@@ -200,8 +195,10 @@ class _Done:
 class RefundService:
     def __init__(self, uow_factory: Callable[..., UnitOfWork], catalog: CatalogReader, inventory: Inventory,
                  payments: PaymentService, relay: OutboxRelay, notify: Callable[[Tenant, str], None],
-                 clock: Callable[[], datetime], batch: int = 50) -> None:
-        """``notify(tenant, refund_id)`` emails the buyer (best effort; the cron retries)."""
+                 clock: Callable[[], datetime], batch: int = 50,
+                 catalog_changed: Callable[[str], None] = lambda tenant_id: None) -> None:
+        """``notify(tenant, refund_id)`` emails the buyer (best effort; the cron retries);
+        ``catalog_changed(tenant_id)`` makes every process read the tenant's sailings afresh."""
         self._uow = uow_factory
         self._catalog = catalog
         self._inventory = inventory
@@ -210,6 +207,7 @@ class RefundService:
         self._notify = notify
         self._now = clock
         self._batch = batch
+        self._catalog_changed = catalog_changed
 
     # --- quote ------------------------------------------------------------------------------
     def quote(self, tenant: Tenant, order_id: str, ticket_ids: list[str] | None,
@@ -308,10 +306,9 @@ class RefundService:
                 order_id=order.id, number=order.number, refund_id=refund_id, sailing_id=order.sailing_id,
                 amount=amount, tickets=[RefundedTicket(line.ticket_id, line.amount) for line in refunded],
                 reason=reason, fully_refunded=status is OrderStatus.REFUNDED), headers=dict(inject_context({})))
-            audit = getattr(uow, "audit", None)  # the staff branch's audit log, once merged
-            if audit is not None and not isinstance(by, (Buyer, SystemActor)):
-                audit.record(by, "order.refund", "order", order.id, refund_id=refund_id, amount=str(amount),
-                             override=_str(override), reason=reason)
+            if isinstance(by, StaffActor):  # every staff action is audited in its transaction
+                uow.audit.record(by, "order.refund", "order", order.id, refund_id=refund_id, amount=str(amount),
+                                 override=_str(override), reason=reason)
             uow.commit()
         view = RefundView(refund_id, order.id, "requested", amount, kind, reason, actor, status.value,
                           tuple(refunded), now)
@@ -333,6 +330,8 @@ class RefundService:
         the cron should it fail now)."""
         if done.send:
             self._inventory.mirror(tenant.id, done.order, SeatChange.REFUNDED, done.seat_ids)
+            REFUNDS.labels(done.view.kind).inc()
+            REFUND_AMOUNT.labels(done.view.kind).inc(float(done.view.amount))  # a metric, not money
         with self._payments.deadline():
             self._payments.send_refund(tenant, done.view.id)
         self._relay.publish_pending(tenant.id)
@@ -355,6 +354,14 @@ class RefundService:
         with self._uow(tenant.id) as uow:
             order = self._authorised_order(uow, order_id, by)
             return [_view(row, order, uow.refunds.items(row.id)) for row in uow.refunds.for_order(order.id)]
+
+    def refunded_ticket_ids(self, tenant: Tenant, order_id: str) -> set[str]:
+        """The order's refunded tickets (their documents show it; callers have checked access)."""
+        order_id = canonical_uuid(order_id) or ""
+        if not order_id:
+            return set()
+        with self._uow(tenant.id) as uow:
+            return set(uow.refunds.refunded_tickets(order_id))
 
     def revocations(self, tenant: Tenant, sailing_id: str | None, since: datetime | None,
                     limit: int = 5000) -> list[dict[str, Any]]:
@@ -388,10 +395,10 @@ class RefundService:
                 uow.outbox.add_event(SailingCanceled(sailing_id=sailing.id, reason=reason,
                                                      canceled_by=actor_label(actor)),
                                      headers=dict(inject_context({})))
-                audit = getattr(uow, "audit", None)
-                if audit is not None and not isinstance(actor, (Buyer, SystemActor)):
-                    audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
+                if isinstance(actor, StaffActor):
+                    uow.audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
                 uow.commit()
+        self._catalog_changed(tenant.id)  # every process sees the sailing canceled at once
         self._inventory.stop_sales(tenant.id, sailing.id)
         self._relay.publish_pending(tenant.id)
         return self.resume_cancellation(tenant, sailing.id, max_batches)

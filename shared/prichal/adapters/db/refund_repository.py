@@ -99,6 +99,7 @@ class RefundRepository:
     def email_due(self, limit: int) -> list[str]:
         return list(self.conn.execute(
             select(refunds.c.id).where(refunds.c.email_sent_at.is_(None),
+                                       refunds.c.status.in_(("pending", "succeeded")),
                                        refunds.c.kind.in_(("buyer", "agent", "sailing_canceled")))
             .order_by(refunds.c.created_at).limit(limit)).scalars())
 
@@ -113,8 +114,12 @@ class RefundRepository:
         return self.conn.execute(query).first()
 
     def running_cancellations(self) -> list[str]:
-        return list(self.conn.execute(select(sailing_cancellations.c.sailing_id)
-                                      .where(sailing_cancellations.c.status == "running")).scalars())
+        """Cancellations still running, and finished ones whose sailing has a paid order again
+        (a payment that succeeded late, after the run had finished)."""
+        paid_again = (select(orders.c.id).where(orders.c.sailing_id == sailing_cancellations.c.sailing_id,
+                                                orders.c.status.in_(REFUNDABLE_ORDER)).exists())
+        return list(self.conn.execute(select(sailing_cancellations.c.sailing_id).where(
+            (sailing_cancellations.c.status == "running") | paid_again)).scalars())
 
     def start_cancellation(self, sailing_id: str, reason: str, canceled_by: str) -> None:
         self.conn.execute(sailing_cancellations.insert().values(
