@@ -153,9 +153,10 @@ def service(world: World) -> SeatMapService:
         version, document = world.seat_maps.versions_[seat_map_id]
         return e.as_seat_map(document, seat_map_id, VESSEL, version.version)
 
-    catalog = SimpleNamespace(seat_map=seat_map, forget_sailing=lambda *a: world.effects.append(("forget",)))
+    catalog = SimpleNamespace(seat_map=seat_map)
     return SeatMapService(uow=world.uow, store=store, inventory=Inventory(store), holds=holds, catalog=catalog,
-                          clock=lambda: NOW, import_max_bytes=100_000)
+                          clock=lambda: NOW, import_max_bytes=100_000,
+                          catalog_changed=lambda tenant_id: world.effects.append(("catalog_changed", tenant_id)))
 
 
 def _publish(world: World, service: SeatMapService, doc: e.SeatMapDocument) -> str:
@@ -201,7 +202,8 @@ def test_a_move_that_would_lose_a_sold_seat_is_refused_naming_the_ticket(world, 
     world.seat_maps.tickets = {"deck-A-3": "ticket-2"}
     service.move_sailing(TENANT, SAILING, v2, "tests")
     assert world.seat_maps.sailings[SAILING].seat_map_id == v2 and world.seat_maps.sailings[SAILING].capacity == 5
-    assert world.effects[-3:] == [("commit",), ("forget",), ("invalidate", SAILING)]  # state first, then effects
+    # state first, then effects
+    assert world.effects[-3:] == [("commit",), ("catalog_changed", TENANT), ("invalidate", SAILING)]
 
 
 def test_blocking_a_held_seat_is_refused_unless_asked_to_release_the_hold(world, service):

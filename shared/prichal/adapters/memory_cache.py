@@ -38,7 +38,3 @@ class TtlCache(Generic[V]):
         """Forget everything (after a change this process made itself)."""
         with self._lock:
             self._data.clear()
-
-    def forget(self, key: Hashable) -> None:
-        with self._lock:
-            self._data.pop(key, None)

@@ -53,10 +53,6 @@ class CatalogReader:
             raise NotFound(f"sailing {sailing_id} not found", sailing_id=sailing_id)
         return sailing
 
-    def forget_sailing(self, tenant_id: str, sailing_id: str) -> None:
-        """This process reads the sailing afresh next time (other processes within ``sailing_ttl``)."""
-        self._sailings.forget((tenant_id, sailing_id))
-
     def seat_map(self, tenant_id: str, seat_map_id: str) -> SeatMap:
         def load() -> SeatMap | None:
             with self._uow(tenant_id) as uow:

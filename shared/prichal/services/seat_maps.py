@@ -77,10 +77,9 @@ class Edit:
 class SeatMapService:
     def __init__(self, *, uow: Callable[[str], UnitOfWork], store: RedisHoldStore, inventory: Inventory,
                  holds: HoldReleaser, catalog: CatalogReader, clock: Callable[[], datetime],
-                 import_max_bytes: int, catalog_changed: Callable[[str], None] | None = None) -> None:
+                 import_max_bytes: int, catalog_changed: Callable[[str], None]) -> None:
         """``catalog_changed(tenant_id)``: tell every process's catalog cache that a sailing
-        changed (the catalog-admin branch's generation bump); without it only this process's
-        cache forgets the sailing, others read it afresh within ``CATALOG_CACHE_SECONDS``."""
+        changed (the tenant's catalog generation in Redis, which every cache key carries)."""
         self._uow = uow
         self._store = store
         self._holds = holds
@@ -266,9 +265,7 @@ class SeatMapService:
                              version=target.version, previous_version=previous.version if previous else None,
                              dropped_blocks=dropped)
             uow.commit()
-        self._catalog.forget_sailing(tenant_id, sailing_id)
-        if self._catalog_changed is not None:
-            self._catalog_changed(tenant_id)
+        self._catalog_changed(tenant_id)
         self._store.invalidate_seatmap(tenant_id, sailing_id)
         return {"sailing_id": sailing_id, "seat_map": _version(target), "dropped_blocks": dropped}
 
