@@ -44,6 +44,7 @@ from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
+from prichal.services.order_search import OrderSearch
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.request_limits import RequestLimit
@@ -207,6 +208,18 @@ class Container:
                              email_link_expiry=timedelta(seconds=s.email_link_expiry_seconds),
                              email_lease=timedelta(seconds=s.email_lease_seconds)),
             self.now)
+
+    @cached_property
+    def order_search(self) -> OrderSearch:
+        return OrderSearch(uow=self.uow, ticket_id_of_code=self._ticket_id_of_code)
+
+    def _ticket_id_of_code(self, code: str) -> str | None:
+        from prichal.domain.ticket_codes import InvalidTicketCode, verify
+
+        try:
+            return verify(code, self.ticket_signer.public_key).ticket
+        except InvalidTicketCode:
+            return None
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

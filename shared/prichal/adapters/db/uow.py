@@ -11,6 +11,7 @@ from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
+from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
@@ -27,6 +28,7 @@ class UnitOfWork:
     catalog: CatalogRepository
     holds: HoldRepository
     orders: OrderRepository
+    order_search: OrderSearchRepository
     payments: PaymentRepository
     documents: DocumentRepository
     log: OrderLog
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
+        self.order_search = OrderSearchRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
