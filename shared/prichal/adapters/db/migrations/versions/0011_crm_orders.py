@@ -95,7 +95,11 @@ BEGIN
     IF criteria ? 'created_to' THEN query := query || ' AND s.created_at < $10'; END IF;
     IF criteria ? 'needs_attention' THEN query := query || ' AND s.needs_attention = $11'; END IF;
     IF before_number IS NOT NULL THEN query := query || ' AND s.number < $12'; END IF;
-    RETURN QUERY EXECUTE query || ' ORDER BY s.number DESC LIMIT $13' USING
+    -- With a fragment, read its matches from the trigram index and sort them: walking the
+    -- number index backwards and filtering would read the whole tenant for a rare fragment.
+    RETURN QUERY EXECUTE query || CASE WHEN criteria ?| ARRAY['name', 'email', 'phone']
+                                       THEN ' ORDER BY s.number + 0 DESC' ELSE ' ORDER BY s.number DESC' END
+                               || ' LIMIT $13' USING
         tenant, criteria->>'name', coalesce(criteria->>'email_exact', criteria->>'email'),
         criteria->>'phone', criteria->>'phone_prefix',
         ARRAY(SELECT jsonb_array_elements_text(coalesce(criteria->'order_ids', '[]')))::uuid[],
