@@ -44,9 +44,12 @@ from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
+from prichal.services.inventory import Inventory
 from prichal.services.order_search import OrderSearch
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
+from prichal.services.refund_notices import RefundNotices
+from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
 
 if TYPE_CHECKING:
@@ -160,6 +163,16 @@ class Container:
                                self.payments,
                                self.settings.order_token_secret, self.now,
                                local_return_urls=not self.settings.production)
+
+    @cached_property
+    def inventory(self) -> Inventory:
+        return Inventory(self.hold_store)
+
+    @cached_property
+    def refunds(self) -> RefundService:
+        return RefundService(self.uow, self.catalog_reader, self.inventory, self.payments, self.relay,
+                             RefundNotices(self.uow, self.mailer, self.settings.smtp_from, self.now), self.now,
+                             batch=self.settings.refund_batch_size)
 
     @cached_property
     def ticket_signer(self) -> TicketSigner:

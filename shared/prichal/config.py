@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     # A refund the provider has not accepted for this long counts in the
     # prichal_refunds_stuck gauge (expire-holds' /metrics); alert when it is above 0.
     refund_stuck_after_seconds: int = 900
+    # Refunds (issue #9): a sailing cancellation refunds this many orders per batch; the
+    # cron re-sends unsent refunds and re-reads pending ones untouched for this long.
+    refund_batch_size: int = Field(default=50, ge=1, le=1000)
+    refund_recheck_after_seconds: int = Field(default=120, ge=0)
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa

@@ -109,6 +109,41 @@ class OrderCancelled(Event):
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class RefundedTicket:
+    """One ticket of an ``order.refunded`` event (a plain nested dataclass, not an event)."""
+
+    ticket_id: str
+    amount: Decimal
+
+
+@event
+@dataclass(frozen=True)
+class OrderRefunded(Event):
+    """Tickets of a paid order were refunded (the money goes back through the provider)."""
+
+    type: ClassVar[str] = "order.refunded"
+    order_id: str
+    number: int
+    refund_id: str
+    sailing_id: str
+    amount: Decimal
+    tickets: list[RefundedTicket]
+    reason: str
+    fully_refunded: bool
+
+
+@event
+@dataclass(frozen=True)
+class SailingCanceled(Event):
+    """The seller canceled a sailing: sales stop and every paid order is refunded in full."""
+
+    type: ClassVar[str] = "sailing.canceled"
+    sailing_id: str
+    reason: str
+    canceled_by: str
+
+
 # --- (de)serialisation ------------------------------------------------------------------
 
 def _dump(value: Any) -> Any:

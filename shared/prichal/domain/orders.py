@@ -27,7 +27,8 @@ class OrderStatus(enum.StrEnum):
     PAID = "paid"
     EXPIRED = "expired"  # not paid in time; its seats went back on sale
     CANCELLED = "cancelled"  # the payment was declined or canceled
-    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"  # some tickets refunded, some still live
+    REFUNDED = "refunded"  # every ticket refunded
 
     def can_move_to(self, target: OrderStatus) -> bool:
         return target in _ORDER_MOVES[self]
@@ -45,7 +46,8 @@ _ORDER_MOVES = {
     OrderStatus.AWAITING_PAYMENT: {OrderStatus.PAID, OrderStatus.EXPIRED, OrderStatus.CANCELLED},
     OrderStatus.EXPIRED: {OrderStatus.PAID},
     OrderStatus.CANCELLED: {OrderStatus.PAID},
-    OrderStatus.PAID: {OrderStatus.REFUNDED},
+    OrderStatus.PAID: {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED},
+    OrderStatus.PARTIALLY_REFUNDED: {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED},
     OrderStatus.REFUNDED: set(),
 }
 
@@ -125,6 +127,7 @@ class Order:
     idempotency_key: str | None = None
     request_hash: str | None = None
     items: tuple[OrderItem, ...] = ()
+    refunded_total: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)

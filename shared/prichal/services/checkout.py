@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
-from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
+from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.catalog import Sailing, Tariff
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, SeatsUnavailable
 from prichal.domain.holds import Hold, HoldPolicy, HoldStatus
 from prichal.domain.ids import canonical_uuid
-from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, Payment, PaymentStatus, TicketStatus
+from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, Payment, PaymentStatus
 from prichal.domain.pricing import OrderLine, totals
 from prichal.domain.return_urls import checked_return_url
 from prichal.domain.seating import Seating, SeatMap
@@ -36,6 +36,7 @@ from prichal.domain.tenants import Tenant
 
 from .catalog_reader import CatalogReader
 from .holds import HoldService
+from .inventory import Inventory
 from .payments import PaymentService
 
 
@@ -97,6 +98,7 @@ class CheckoutService:
         self._catalog = catalog
         self._holds = holds
         self._store = store
+        self._inventory = Inventory(store)
         self._policy = policy
         self._payments = payments
         self._secret = token_secret.encode()
@@ -127,7 +129,7 @@ class CheckoutService:
             # a concurrent request with the same Idempotency-Key committed first: answer as it
             order, payment, replayed = self._write(tenant, request, fingerprint, now)
         if not replayed:
-            self._mirror_in_redis(tenant, order, now)
+            self._inventory.mirror_ordered(tenant.id, order, now, self._holds.key_ttl_ms)
         if payment.provider_payment_id is None:
             payment = self._payments.start(tenant, order, payment)
         return PlacedOrder(order, payment, self.access_token(order.id), replayed)
@@ -175,8 +177,7 @@ class CheckoutService:
                     raise SeatsUnavailable("some seats were sold meanwhile", seat_ids=sorted(taken))
             items = []
             for position, line in enumerate(lines, start=1):
-                ticket_id = uow.orders.add_ticket(order.id, sailing.id, line.seat_id, line.tariff_id, hold.token,
-                                                  TicketStatus.RESERVED)
+                ticket_id = Inventory.reserve(uow, order.id, sailing.id, line.seat_id, line.tariff_id, hold.token)
                 item = OrderItem(id=str(uuid.uuid4()), ticket_id=ticket_id, position=position, seat_id=line.seat_id,
                                  tariff_id=line.tariff_id, ticket_type=line.ticket_type, description=line.description,
                                  price=line.price, vat_rate=line.vat_rate, vat_amount=line.vat)
@@ -211,18 +212,6 @@ class CheckoutService:
         else:
             uow.holds.close(hold.token, HoldStatus.ORDERED, now)
             uow.holds.set_expiry(hold.token, order.expires_at)
-
-    def _mirror_in_redis(self, tenant: Tenant, order: Order, now: datetime) -> None:
-        """After commit: a seat order's seats move from the hold's claim to the "taken" set;
-        a free-seating order keeps its places claimed for as long as it may wait for payment."""
-        seats = [item.seat_id for item in order.items if item.seat_id]
-        if seats:
-            self._store.release(tenant.id, order.sailing_id, order.hold_token, seats, HoldStatus.ORDERED)
-            return
-        hold = Hold(token=order.hold_token, tenant_id=tenant.id, sailing_id=order.sailing_id,
-                    client_id=order.client_id, seat_ids=(), quantity=len(order.items), status=HoldStatus.ORDERED,
-                    created_at=order.created_at, expires_at=order.expires_at)
-        self._store.extend(hold, epoch_ms(now), epoch_ms(order.expires_at), self._holds.key_ttl_ms)
 
     @staticmethod
     def _check_hold(hold: Hold, request: OrderRequest, now: datetime) -> None:

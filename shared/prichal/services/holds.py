@@ -31,6 +31,7 @@ from prichal.domain.seating import Seating
 from prichal.observability.metrics import EXPIRED_HOLDS, HOLDS
 
 from .catalog_reader import CatalogReader
+from .inventory import Inventory
 
 # The Redis hashes outlive their longest hold by this much.
 _KEY_MARGIN_MS = 60_000
@@ -118,7 +119,7 @@ class HoldService:
                 if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
                     # Expired holds may still count in the database: settle them, try once more.
                     for stale in uow.holds.take_due(now, limit=1000, sailing_id=hold.sailing_id):
-                        uow.holds.return_places(stale.sailing_id, stale.quantity)
+                        Inventory.return_held_places(uow, stale.sailing_id, stale.quantity)
                     if not uow.holds.reserve_places(hold.sailing_id, hold.quantity):
                         raise CapacityExhausted("not enough places left", available=0)
                 uow.holds.add(hold)
@@ -211,7 +212,7 @@ class HoldService:
                 raise Conflict("the hold became an order; cancel the order instead")
             if hold.status is HoldStatus.ACTIVE and not hold.seat_ids:
                 uow.holds.close(token, HoldStatus.RELEASED, now)
-                uow.holds.return_places(hold.sailing_id, hold.quantity)
+                Inventory.return_held_places(uow, hold.sailing_id, hold.quantity)
                 uow.commit()
         if hold.status is HoldStatus.ACTIVE:
             self._store.release(tenant_id, hold.sailing_id, token, list(hold.seat_ids), HoldStatus.RELEASED)
@@ -231,7 +232,7 @@ def expire_due_holds(tenant_ids: list[str], uow_factory: Callable[..., UnitOfWor
                 due = uow.holds.take_due(now, limit=batch)
                 for hold in due:
                     if not hold.seat_ids:
-                        uow.holds.return_places(hold.sailing_id, hold.quantity)
+                        Inventory.return_held_places(uow, hold.sailing_id, hold.quantity)
                 uow.commit()
             for hold in due:
                 store.release(tenant_id, hold.sailing_id, hold.token, list(hold.seat_ids))

@@ -30,8 +30,9 @@ from prichal.domain.holds import HoldStatus
 from prichal.domain.orders import Order, OrderStatus, Payment, PaymentAccount, PaymentStatus
 from prichal.domain.tenants import Tenant
 
+from .inventory import Inventory, SeatChange
 from .outbox import OutboxRelay
-from .payments import PaymentService, SeatChange, mirror_in_redis, release_order
+from .payments import PaymentService, release_order
 
 log = logging.getLogger("prichal.order_expiry")
 
@@ -141,5 +142,5 @@ def _expire(tenant: Tenant, uow_factory: Callable[..., UnitOfWork], store: Redis
             released.append(order)
         uow.commit()
     for order in released:
-        mirror_in_redis(store, tenant.id, order, SeatChange.RELEASED)
+        Inventory(store).mirror(tenant.id, order, SeatChange.RELEASED)
     return len(released)

@@ -10,7 +10,6 @@ is refunded automatically (and the order flagged for the CRM) when they are not.
 
 from __future__ import annotations
 
-import enum
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,8 +19,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.payments.base import (
     PaymentError,
@@ -29,18 +26,21 @@ from prichal.adapters.payments.base import (
     PaymentRejected,
     PaymentUnavailable,
     ProviderPayment,
+    ProviderRefund,
 )
 from prichal.adapters.payments.deadline import Deadline, provider_deadline
 from prichal.adapters.payments.registry import PaymentNotConfigured
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.errors import Forbidden, InvalidInput, Unavailable
 from prichal.domain.events import OrderCancelled, OrderExpired, OrderPaid
-from prichal.domain.orders import Order, OrderStatus, Payment, PaymentAccount, PaymentStatus, TicketStatus
+from prichal.domain.inventory import SeatChange
+from prichal.domain.orders import Order, OrderStatus, Payment, PaymentAccount, PaymentStatus
 from prichal.domain.pricing import OrderLine, receipt
 from prichal.domain.tenants import Tenant
 from prichal.entrypoints.client_address import address_in, parse_networks
 from prichal.observability.tracing import inject_context
 
+from .inventory import Inventory
 from .outbox import OutboxRelay
 
 log = logging.getLogger("prichal.payments")
@@ -54,12 +54,6 @@ class PaymentProviderDown(Unavailable):
     title = "The payment provider did not answer"
 
 
-class SeatChange(enum.StrEnum):
-    PAID = "paid"  # the order's tickets are sold
-    RELEASED = "released"  # the order lapsed or was cancelled: its seats are free again
-    REVIVED = "revived"  # a lapsed order was paid after all and got its seats back
-
-
 @dataclass
 class Effects:
     """What to do once the transaction has committed (state first, then effects)."""
@@ -71,17 +65,9 @@ class Effects:
 
 
 def mirror_in_redis(store: RedisHoldStore, tenant_id: str, order: Order, change: SeatChange) -> None:
-    """Bring Redis's advisory copy in line with an order's committed seat change. Seat
-    orders live in the "taken" set; free-seating orders keep their places claim until paid
-    or released (the database counts sold places)."""
-    seats = [item.seat_id for item in order.items if item.seat_id]
-    if seats:
-        if change is SeatChange.PAID:  # still taken; only the seat map changes (held -> sold)
-            store.invalidate_seatmap(tenant_id, order.sailing_id)
-        else:
-            store.mark_taken(tenant_id, order.sailing_id, seats, taken=change is SeatChange.REVIVED)
-    elif change is not SeatChange.REVIVED:
-        store.release(tenant_id, order.sailing_id, order.hold_token, [])
+    """Bring Redis's advisory copy in line with an order's committed seat change (the
+    inventory's mirror; kept for callers that hold only a store)."""
+    Inventory(store).mirror(tenant_id, order, change)
 
 
 Clients = Callable[[PaymentAccount], PaymentProvider]
@@ -96,6 +82,7 @@ class PaymentService:
         self._accounts = accounts
         self._clients = clients
         self._store = store
+        self._inventory = Inventory(store)
         self._relay = relay
         self._allowlists = allowlists
         self._return_url = default_return_url
@@ -209,16 +196,13 @@ class PaymentService:
         return outcome
 
     def _paid(self, uow: UnitOfWork, order: Order, payment: Payment, now: datetime, effects: Effects) -> str:
-        seats = [item.seat_id for item in order.items if item.seat_id]
         if order.status is OrderStatus.AWAITING_PAYMENT:
-            uow.orders.set_ticket_status(order.id, TicketStatus.SOLD)
-            if not seats:
-                uow.holds.sell_places(order.sailing_id, len(order.items))
+            self._inventory.sell(uow, order)
             self._mark_paid(uow, order, now, late=False)
             effects.seats.append((order, SeatChange.PAID))
             return "order-paid"
         if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-            if self._revive(uow, order, seats):
+            if self._inventory.revive(uow, order):
                 self._mark_paid(uow, order, now, late=True)
                 effects.seats.append((order, SeatChange.REVIVED))
                 return "order-paid-late"
@@ -247,22 +231,6 @@ class PaymentService:
         return "payment-mismatch-refunded"
 
     @staticmethod
-    def _revive(uow: UnitOfWork, order: Order, seats: list[str]) -> bool:
-        """Sell a lapsed order's seats again if nobody took them (inside a savepoint)."""
-        savepoint = uow.conn.begin_nested()
-        try:
-            if seats:
-                uow.orders.set_ticket_status(order.id, TicketStatus.SOLD)  # the unique index decides
-            elif not uow.holds.sell_places_again(order.sailing_id, len(order.items)):
-                savepoint.rollback()
-                return False
-            savepoint.commit()
-            return True
-        except IntegrityError:  # the unique index refused: a seat was sold to someone else
-            savepoint.rollback()
-            return False
-
-    @staticmethod
     def _mark_paid(uow: UnitOfWork, order: Order, now: datetime, late: bool) -> None:
         uow.orders.set_status(order.id, order.status.moved_to(OrderStatus.PAID), now)
         uow.log.record("order.paid", "order", order.id, "system", order.id, late=late, total=str(order.total))
@@ -278,16 +246,44 @@ class PaymentService:
         return "order-cancelled"
 
     def _apply_refund(self, tenant: Tenant, client: PaymentProvider, refund_id: str) -> str:
-        refund = client.get_refund(refund_id)
+        """Re-read a refund the provider told us about and move ours forward (never back)."""
+        return self._settle_refund(tenant, client.get_refund(refund_id), actor="provider")
+
+    def _settle_refund(self, tenant: Tenant, refund: ProviderRefund, actor: str) -> str:
         with self._uow(tenant.id) as uow:
-            known = uow.payments.update_refund_status(refund.id, refund.status)
+            known = uow.refunds.by_provider_id(refund.id)
+            if known is None:
+                return "unknown-refund"
+            if refund.status not in ("pending", "succeeded", "canceled"):
+                return "unknown-status"
+            moved = uow.refunds.settle(refund.id, refund.status, refund.cancellation_reason)
+            if moved is None:
+                return "no-change"
+            uow.log.record(f"refund.{refund.status}", "refund", moved.id, actor, moved.order_id,
+                           provider_refund_id=refund.id, amount=str(refund.amount))
+            if refund.status == "canceled":
+                _refund_failed(uow, moved.id, moved.order_id, f"canceled by the provider: "
+                                                               f"{refund.cancellation_reason or 'no reason given'}")
             uow.commit()
-        return f"refund-{refund.status}" if known else "unknown-refund"
+        return f"refund-{refund.status}"
+
+    def reread_refund(self, tenant: Tenant, refund_id: str) -> str:
+        """Ask the provider what became of a sent refund (there is no refund.canceled notification)."""
+        with self._uow(tenant.id) as uow:
+            row = uow.refunds.to_send(refund_id)
+        if row is None or not row.provider_refund_id:
+            return "unknown-refund"
+        try:
+            current = self._clients(_account_of(row)).get_refund(row.provider_refund_id)
+        except (PaymentUnavailable, PaymentRejected, PaymentNotConfigured) as exc:
+            log.warning("refund not re-read", extra={"refund_id": refund_id, "error": str(exc)})
+            return "deferred"
+        return self._settle_refund(tenant, current, actor="system")
 
     # --- effects -----------------------------------------------------------------------------
     def _run(self, tenant: Tenant, effects: Effects) -> None:
         for order, change in effects.seats:
-            mirror_in_redis(self._store, tenant.id, order, change)
+            self._inventory.mirror(tenant.id, order, change)
         for refund_id in effects.refunds:
             self.send_refund(tenant, refund_id)
         for payment in effects.capture:
@@ -301,24 +297,38 @@ class PaymentService:
         self._relay.publish_pending(tenant.id)
 
     def send_refund(self, tenant: Tenant, refund_id: str) -> None:
-        """Send a requested refund (again); its idempotence key makes a repeat harmless."""
+        """Send a requested refund (again) with its stored idempotence key and receipt: a
+        repeat is harmless. No definite answer (5xx, timeout): it stays requested and the cron
+        sends it again with the same key. A definite refusal (4xx): the refund is ``failed``
+        and the order shows it to an agent."""
         with self._uow(tenant.id) as uow:
-            row = next((r for r in uow.payments.unsent_refunds() if r.id == refund_id), None)
-            payment = uow.payments.get(row.payment_id) if row is not None else None
-        if row is None or payment is None:
+            row = uow.refunds.to_send(refund_id)
+        if row is None or row.status != "requested":
             return
         try:
-            sent = self._clients(payment.account).create_refund(
+            sent = self._clients(_account_of(row)).create_refund(
                 payment_id=row.provider_payment_id, amount=row.amount, idempotence_key=row.idempotence_key,
-                description=row.reason[:128])
-        except (PaymentUnavailable, PaymentRejected, PaymentNotConfigured) as exc:
+                receipt=row.receipt, description=row.reason[:250])
+        except PaymentRejected as exc:
+            log.warning("the provider refused the refund", extra={"refund_id": refund_id, "error": str(exc)})
+            with self._uow(tenant.id) as uow:
+                uow.refunds.failed(refund_id, str(exc)[:500])
+                _refund_failed(uow, refund_id, row.order_id, f"refused by the provider: {exc}")
+                uow.commit()
+            return
+        except (PaymentUnavailable, PaymentNotConfigured) as exc:
             log.warning("refund not sent; it stays requested", extra={"refund_id": refund_id, "error": str(exc)})
+            with self._uow(tenant.id) as uow:
+                uow.refunds.attempted(refund_id, str(exc)[:500])
+                uow.commit()
             return
         with self._uow(tenant.id) as uow:
-            uow.payments.refund_sent(refund_id, sent.id, sent.status)
+            uow.refunds.sent(refund_id, sent.id, "pending", self._now())  # final states: settled below
             uow.log.record("refund.sent", "refund", refund_id, "system", row.order_id, provider_refund_id=sent.id,
                            status=sent.status)
             uow.commit()
+        if sent.status in ("succeeded", "canceled"):
+            self._settle_refund(tenant, sent, actor="system")
 
     def capture(self, tenant: Tenant, payment: Payment) -> None:
         """A two-stage payment waits for us: capture it (our payments are one-stage, so this
@@ -379,11 +389,27 @@ def mismatches(current: ProviderPayment, order: Order, tenant: Tenant) -> list[s
     return wrong
 
 
+def _account_of(row: Any) -> PaymentAccount:
+    return PaymentAccount(provider=row.provider, shop_id=row.shop_id, secret_name=row.secret_name,
+                          api_url=row.api_url)
+
+
+def _refund_failed(uow: UnitOfWork, refund_id: str, order_id: str, detail: str) -> None:
+    """A refund the provider would not make stays visible for an agent: the order's flag and
+    its log (``attention.refund_failed``, read by the CRM's attention queue)."""
+    uow.orders.flag(order_id, f"refund {refund_id} failed: {detail}"[:500])
+    uow.log.record("attention.refund_failed", "refund", refund_id, "system", order_id, detail=detail)
+    attention = getattr(uow, "attention", None)  # the crm branch's flags, once merged
+    if attention is not None:
+        attention.flag(order_id, "refund_failed", detail)
+
+
 def _request_refund(uow: UnitOfWork, order: Order, payment: Payment, amount: Decimal, kind: str, reason: str,
                     effects: Effects) -> None:
     """Record a refund of ``payment`` (sent after commit, see ``PaymentService.send_refund``)."""
     refund_id = str(uuid.uuid4())
-    uow.payments.add_refund(refund_id, order.id, payment.id, amount, reason, idempotence_key=str(uuid.uuid4()))
+    uow.payments.add_refund(refund_id, order.id, payment.id, amount, reason, idempotence_key=str(uuid.uuid4()),
+                            kind=kind)
     uow.log.record("refund.requested", "refund", refund_id, "system", order.id, amount=str(amount), reason=kind)
     effects.refunds.append(refund_id)
 
@@ -392,9 +418,7 @@ def release_order(uow: UnitOfWork, order: Order, status: OrderStatus, now: datet
                   reason: str | None = None) -> None:
     """An unpaid order gives its seats back: tickets cancelled, free places returned,
     the order closed, logged and announced (``order.expired`` / ``order.cancelled``)."""
-    uow.orders.set_ticket_status(order.id, TicketStatus.CANCELLED)
-    if not any(item.seat_id for item in order.items):
-        uow.holds.return_places(order.sailing_id, len(order.items))
+    Inventory.release(uow, order)
     uow.orders.set_status(order.id, order.status.moved_to(status), now)
     uow.log.record(f"order.{status.value}", "order", order.id, actor, order.id, reason=reason)
     announced = OrderExpired if status is OrderStatus.EXPIRED else OrderCancelled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from prichal.domain.catalog import Sailing, SailingStatus, Tariff
 from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
@@ -152,3 +152,7 @@ class CatalogRepository:
             .select_from(sailings.outerjoin(due, due.c.sailing_id == sailings.c.id))
             .where(sailings.c.id.in_(sailing_ids)))
         return {row.id: int(row.taken) for row in rows}
+
+    def set_seats_blocked(self, seat_map_id: str, seat_ids: list[str], blocked: bool) -> None:
+        self.conn.execute(update(seats).where(seats.c.seat_map_id == seat_map_id, seats.c.code.in_(seat_ids))
+                          .values(blocked=blocked))

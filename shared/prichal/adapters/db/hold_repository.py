@@ -77,6 +77,11 @@ class HoldRepository:
             .values({counter: counter + quantity}).returning(sailings.c.id)).first()
         return updated is not None
 
+    def unsell_places(self, sailing_id: str, quantity: int) -> None:
+        """Sold places of refunded tickets go back on sale."""
+        self.conn.execute(update(sailings).where(sailings.c.id == sailing_id)
+                          .values(places_sold=sailings.c.places_sold - quantity))
+
     def return_places(self, sailing_id: str, quantity: int) -> None:
         self.conn.execute(update(sailings).where(sailings.c.id == sailing_id)
                           .values(places_held=sailings.c.places_held - quantity))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from prichal.domain.inventory import TicketRow
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.vat import VatRate
 
@@ -22,6 +24,7 @@ def _order(row: Any, items: tuple[OrderItem, ...] = ()) -> Order:
         total=row.total, vat_total=row.vat_total, currency=row.currency, created_at=row.created_at,
         expires_at=row.expires_at, paid_at=row.paid_at, needs_attention=row.needs_attention,
         return_url=row.return_url, idempotency_key=row.idempotency_key, request_hash=row.request_hash, items=items,
+        refunded_total=row.refunded_total,
     )
 
 
@@ -96,6 +99,14 @@ class OrderRepository:
             values["needs_attention"] = needs_attention
         self.conn.execute(update(orders).where(orders.c.id == order_id).values(**values))
 
+    def add_refunded(self, order_id: str, amount: Decimal) -> bool:
+        """Count a refund against the order; ``False`` if it would pass the paid total (the
+        CHECK ``refunded_total <= total`` is the guarantee; this asks first)."""
+        done = self.conn.execute(update(orders).where(
+            orders.c.id == order_id, orders.c.refunded_total + amount <= orders.c.total)
+            .values(refunded_total=orders.c.refunded_total + amount).returning(orders.c.id)).first()
+        return done is not None
+
     def flag(self, order_id: str, reason: str) -> None:
         self.conn.execute(update(orders).where(orders.c.id == order_id).values(needs_attention=reason))
 
@@ -104,6 +115,25 @@ class OrderRepository:
 
     def set_ticket_status(self, order_id: str, status: TicketStatus) -> None:
         self.conn.execute(update(tickets).where(tickets.c.order_id == order_id).values(status=status.value))
+
+    def tickets(self, order_id: str, for_update: bool = False) -> list[TicketRow]:
+        """The order's tickets, locked in id order when asked."""
+        query = select(tickets.c.id, tickets.c.order_id, tickets.c.seat_id, tickets.c.status,
+                       tickets.c.boarded_at).where(tickets.c.order_id == order_id).order_by(tickets.c.id)
+        if for_update:
+            query = query.with_for_update()
+        return [TicketRow(r.id, r.order_id, r.seat_id, TicketStatus(r.status), r.boarded_at)
+                for r in self.conn.execute(query)]
+
+    def set_tickets_status(self, ticket_ids: list[str], status: TicketStatus) -> None:
+        self.conn.execute(update(tickets).where(tickets.c.id.in_(ticket_ids)).values(status=status.value))
+
+    def board_ticket(self, ticket_id: str, at: datetime) -> bool:
+        """Mark a sold ticket used; ``False`` when it is not (any more) sold or already used."""
+        done = self.conn.execute(update(tickets).where(
+            tickets.c.id == ticket_id, tickets.c.status == TicketStatus.SOLD.value, tickets.c.boarded_at.is_(None))
+            .values(boarded_at=at).returning(tickets.c.id)).first()
+        return done is not None
 
     def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
         """Unpaid orders past their expiry, locked; rows another worker holds are skipped."""

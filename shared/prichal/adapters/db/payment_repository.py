@@ -75,26 +75,12 @@ class PaymentRepository:
 
     # --- refunds -------------------------------------------------------------------------
     def add_refund(self, refund_id: str, order_id: str, payment_id: str, amount: Decimal, reason: str,
-                   idempotence_key: str) -> None:
+                   idempotence_key: str, kind: str = "system") -> None:
+        """A refund of a whole payment that did not pay its order (late, mismatched); refunds
+        of tickets are ``RefundRepository.add``'s."""
         self.conn.execute(refunds.insert().values(
             id=refund_id, tenant_id=self.tenant_id, order_id=order_id, payment_id=payment_id, status="requested",
-            amount=amount, reason=reason, idempotence_key=idempotence_key))
-
-    def refund_sent(self, refund_id: str, provider_refund_id: str, status: str) -> None:
-        self.conn.execute(update(refunds).where(refunds.c.id == refund_id).values(
-            provider_refund_id=provider_refund_id, status=status, updated_at=func.now()))
-
-    def update_refund_status(self, provider_refund_id: str, status: str) -> bool:
-        updated = self.conn.execute(update(refunds).where(refunds.c.provider_refund_id == provider_refund_id)
-                                    .values(status=status, updated_at=func.now()).returning(refunds.c.id)).first()
-        return updated is not None
-
-    def unsent_refunds(self) -> list[Any]:
-        return list(self.conn.execute(
-            select(refunds, payments.c.provider_payment_id, payments.c.provider, payments.c.shop_id,
-                   payments.c.secret_name, payments.c.api_url)
-            .join(payments, payments.c.id == refunds.c.payment_id)
-            .where(refunds.c.status == "requested")))
+            amount=amount, reason=reason, idempotence_key=idempotence_key, kind=kind))
 
     def count_unsent_refunds(self, requested_before: datetime) -> int:
         """Refunds the provider has not accepted yet, requested before the given time."""

@@ -256,6 +256,7 @@ tickets = Table(
     Column("tariff_id", UUID(as_uuid=False), ForeignKey("tariffs.id")),
     Column("status", Text, nullable=False),
     _created(),
+    Column("boarded_at", DateTime(timezone=True)),  # scanned at the gangway: never refunded by self-service
     CheckConstraint("status IN ('reserved', 'sold', 'cancelled', 'refunded')", name="status_kind"),
     # The final guarantee against double sales: one live ticket per seat of a sailing.
     Index("uq_tickets_live_seat", "sailing_id", "seat_id", unique=True,
@@ -288,8 +289,11 @@ orders = Table(
     Column("closed_at", DateTime(timezone=True)),
     # set when a person must look (e.g. paid after expiry and the seats were resold)
     Column("needs_attention", Text),
-    CheckConstraint("status IN ('awaiting_payment', 'paid', 'expired', 'cancelled', 'refunded')",
-                    name="status_kind"),
+    # what refunds of this order's tickets gave back; the CHECK is the guarantee against over-refunds
+    Column("refunded_total", Numeric(12, 2), nullable=False, server_default=text("0")),
+    CheckConstraint("status IN ('awaiting_payment', 'paid', 'expired', 'cancelled', 'partially_refunded', "
+                    "'refunded')", name="status_kind"),
+    CheckConstraint("refunded_total >= 0 AND refunded_total <= total", name="refund_within_total"),
     CheckConstraint("customer_email IS NOT NULL OR customer_phone IS NOT NULL", name="has_contact"),
     UniqueConstraint("tenant_id", "number", name="uq_orders_number"),
     UniqueConstraint("tenant_id", "idempotency_key", name="uq_orders_idempotency_key"),
@@ -357,10 +361,60 @@ refunds = Table(
     Column("status", Text, nullable=False),
     Column("amount", Numeric(12, 2), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("idempotence_key", Text, nullable=False),
+    Column("idempotence_key", Text, nullable=False),  # the provider's: stored first, reused on every retry
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("status IN ('requested', 'pending', 'succeeded', 'canceled')", name="status_kind"),
+    # buyer | agent | sailing_canceled | late-payment | payment-mismatch | system
+    Column("kind", Text, nullable=False, server_default="system"),
+    Column("actor", Text, nullable=False, server_default="system"),  # buyer | agent:<user id> | system
+    Column("idempotency_key", Text),  # the caller's Idempotency-Key
+    Column("request_hash", Text),
+    Column("decision", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # why this amount
+    Column("receipt", JSONB),  # the 54-FZ refund receipt sent with it
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("email_sent_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('requested', 'pending', 'succeeded', 'canceled', 'failed')", name="status_kind"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    UniqueConstraint("tenant_id", "idempotency_key", name="uq_refunds_idempotency_key"),
+    Index("uq_refunds_sailing_canceled", "order_id", unique=True, postgresql_where=text("kind = 'sailing_canceled'")),
+    Index("ix_refunds_unsettled", "created_at", postgresql_where=text("status IN ('requested', 'pending')")),
+)
+
+# One row per refunded ticket; a ticket is refunded once (the unique ticket id).
+refund_items = Table(
+    "refund_items",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("refund_id", UUID(as_uuid=False), ForeignKey("refunds.id"), nullable=False, index=True),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("ticket_id", UUID(as_uuid=False), ForeignKey("tickets.id"), nullable=False, unique=True),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("fee", Numeric(12, 2), nullable=False),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("basis", JSONB, nullable=False, server_default=text("'{}'::jsonb")),  # the policy's reason
+    _created(),
+    CheckConstraint("amount >= 0 AND fee >= 0 AND amount + fee = price", name="sums"),
+)
+
+# A sailing canceled by the seller: one row per sailing, the progress of its refunds.
+sailing_cancellations = Table(
+    "sailing_cancellations",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+    Column("canceled_by", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="running"),
+    Column("total", Integer, nullable=False, server_default=text("0")),
+    Column("refunded", Integer, nullable=False, server_default=text("0")),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('running', 'done')", name="status_kind"),
 )
 
 payment_notifications = Table(

@@ -13,6 +13,7 @@ from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
 from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
+from .refund_repository import RefundRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -30,6 +31,7 @@ class UnitOfWork:
     orders: OrderRepository
     order_search: OrderSearchRepository
     payments: PaymentRepository
+    refunds: RefundRepository
     documents: DocumentRepository
     log: OrderLog
     outbox: Outbox
@@ -52,6 +54,7 @@ class UnitOfWork:
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.order_search = OrderSearchRepository(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
+        self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)

@@ -51,6 +51,13 @@ class ProviderRefund:
     amount: Decimal
     raw: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def cancellation_reason(self) -> str | None:
+        details = self.raw.get("cancellation_details") if isinstance(self.raw, dict) else None
+        if isinstance(details, dict) and details.get("reason"):
+            return f"{details.get('party', 'provider')}: {details['reason']}"
+        return None
+
 
 class PaymentProvider(Protocol):
     def create_payment(self, *, amount: Decimal, description: str, return_url: str, metadata: dict[str, str],
