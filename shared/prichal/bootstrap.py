@@ -39,12 +39,15 @@ from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
+from prichal.services.attention_queue import AttentionQueue
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.inventory import Inventory
+from prichal.services.order_actions import OrderActions
+from prichal.services.order_card import OrderCard
 from prichal.services.order_search import OrderSearch
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
@@ -225,6 +228,20 @@ class Container:
     @cached_property
     def order_search(self) -> OrderSearch:
         return OrderSearch(uow=self.uow, ticket_id_of_code=self._ticket_id_of_code)
+
+    @cached_property
+    def order_card(self) -> OrderCard:
+        return OrderCard(uow=self.uow, link=self.storage.presigned_get,
+                         link_seconds=self.settings.document_url_expiry_seconds)
+
+    @cached_property
+    def order_actions(self) -> OrderActions:
+        return OrderActions(uow=self.uow, relay=self.relay, refunds=lambda: self.refunds, clock=self.now)
+
+    @cached_property
+    def attention_queue(self) -> AttentionQueue:
+        return AttentionQueue(uow=self.uow, clock=self.now,
+                              refund_pending_alert=timedelta(minutes=self.settings.crm_refund_pending_alert_minutes))
 
     def _ticket_id_of_code(self, code: str) -> str | None:
         from prichal.domain.ticket_codes import InvalidTicketCode, verify

@@ -144,6 +144,18 @@ class SailingCanceled(Event):
     canceled_by: str
 
 
+
+@event
+@dataclass(frozen=True)
+class TicketsResendRequested(Event):
+    """An agent asked to email an order's tickets again (issue-documents sends them)."""
+
+    type: ClassVar[str] = "order.tickets_resend"
+    order_id: str
+    number: int
+    recipient: str
+    requested_by: str
+
 # --- (de)serialisation ------------------------------------------------------------------
 
 def _dump(value: Any) -> Any:

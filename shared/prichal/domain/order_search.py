@@ -25,7 +25,7 @@ from .errors import InvalidInput
 
 MIN_FRAGMENT = 3
 MAX_PAGE = 100
-ORDER_STATUSES = ("awaiting_payment", "paid", "expired", "cancelled", "refunded")
+ORDER_STATUSES = ("awaiting_payment", "paid", "expired", "cancelled", "partially_refunded", "refunded")
 TICKET_NUMBER = re.compile(r"^\s*(\d{4})-(\d{1,9})\s*$")
 _NON_DIGIT = re.compile(r"\D")
 _PHONE_CHARS = re.compile(r"^[\d\s()+\-.]+$")

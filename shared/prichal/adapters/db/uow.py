@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, text
 
 from .catalog_repository import CatalogRepository
+from .crm_repository import ActionKeys, AttentionRepository, CardReader, NoteRepository
 from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
@@ -30,6 +31,10 @@ class UnitOfWork:
     holds: HoldRepository
     orders: OrderRepository
     order_search: OrderSearchRepository
+    attention: AttentionRepository
+    notes: NoteRepository
+    action_keys: ActionKeys
+    card: CardReader
     payments: PaymentRepository
     refunds: RefundRepository
     documents: DocumentRepository
@@ -53,6 +58,10 @@ class UnitOfWork:
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.order_search = OrderSearchRepository(self.conn, self.tenant_id)
+        self.attention = AttentionRepository(self.conn, self.tenant_id)
+        self.notes = NoteRepository(self.conn, self.tenant_id)
+        self.action_keys = ActionKeys(self.conn, self.tenant_id)
+        self.card = CardReader(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)

@@ -190,7 +190,7 @@ def upgrade() -> None:
     op.create_index('ix_order_log_attention', 'order_log', ['tenant_id', 'created_at'],
                     postgresql_where=sa.text("action >= 'attention.' AND action < 'attention/'"))
     op.create_index('ix_refunds_open', 'refunds', ['tenant_id', 'created_at'],
-                    postgresql_where=sa.text("status IN ('requested', 'pending', 'canceled')"))
+                    postgresql_where=sa.text("status IN ('requested', 'pending', 'canceled', 'failed')"))
     op.create_index('ix_orders_needs_attention', 'orders', ['tenant_id', 'number'],
                     postgresql_where=sa.text('needs_attention IS NOT NULL'))
 
