@@ -1,13 +1,13 @@
 """documents: an order's documents with short-lived download links, and the ticket key.
 
 ``GET /orders/{order_id}/documents`` answers the buyer (``Authorization: Bearer <order
-access token>``) and the CRM (``X-Staff-Token``: the tenant's ``crm-token-<slug>`` secret).
+access token>``) and staff with ``orders.read`` (``Authorization: Bearer <staff token>``: a
+session of ``POST /function/crm/login`` or an API token, see ``prichal.entrypoints.staff``).
 ``GET /ticket-key`` publishes the Ed25519 public key scanners verify QR codes with.
 """
 
 from __future__ import annotations
 
-import hmac
 from base64 import b64encode
 from datetime import date
 from typing import Any
@@ -16,12 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, Field
 
 from prichal.bootstrap import container, function_app
-from prichal.config import read_secret
 from prichal.domain.documents import DocumentKind
-from prichal.domain.errors import Forbidden
+from prichal.domain.staff import Permission
 from prichal.domain.ticket_codes import PREFIX, public_key_pem
 from prichal.entrypoints.app import Request
 from prichal.entrypoints.openapi import describe
+from prichal.entrypoints.staff import bearer_token, require_staff
+from prichal.services.staff_auth import is_staff_token
 
 app = function_app("documents", "Documents", "E-tickets, invoices and acts of an order; the ticket signing key.")
 
@@ -64,19 +65,15 @@ class TicketKey(BaseModel):
 def _authorise(request: Request, order_id: str) -> str:
     """``buyer`` or ``staff``; the buyer's token is checked by the checkout service."""
     assert request.tenant is not None
-    staff = request.header("X-Staff-Token")
-    if staff:
-        expected = read_secret(f"crm-token-{request.tenant.slug}", bundle="crm-tokens")
-        if expected and hmac.compare_digest(staff.encode(), expected.encode()):
-            return "staff"
-        raise Forbidden("the staff token is not valid for this seller")
-    auth = request.header("Authorization") or ""
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+    token = bearer_token(request)
+    if is_staff_token(token):
+        require_staff(request, Permission.ORDERS_READ)  # 401 / 403
+        return "staff"
     container().checkout.read(request.tenant, order_id, token)  # NotFound / Forbidden
     return "buyer"
 
 
-@app.route("GET", "/orders/{order_id}/documents", response=OrderDocuments, errors=(403, 404))
+@app.route("GET", "/orders/{order_id}/documents", response=OrderDocuments, errors=(401, 403, 404))
 @describe(security=("orderToken", "staffToken"))
 def order_documents(request: Request, order_id: str) -> dict[str, Any]:
     """The order's documents with presigned download URLs (buyer token or staff token)."""

@@ -11,6 +11,7 @@
     python -m prichal.admin brand <slug> [--file brand.json]     # show, or merge in (checked first)
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
+    python -m prichal.admin staff-user <slug> --email E --name N [--role admin]   # staff: see prichal.cli_staff
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
 OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
@@ -49,6 +50,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from prichal import cli_staff
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -97,12 +99,17 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("function", help="the function's name in stack.yml, e.g. issue-documents")
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
     dead.add_argument("--limit", type=int, default=100)
+    cli_staff.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command in cli_staff.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_staff.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

@@ -22,6 +22,7 @@ from prichal.adapters.db.engine import make_app_engine
 from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.object_storage import ObjectStorage
+from prichal.adapters.passwords import Argon2Passwords
 from prichal.adapters.payments.base import PaymentProvider
 from prichal.adapters.payments.registry import account_for, client_for, webhook_allowlist
 from prichal.adapters.rabbitmq import EventPublisher
@@ -54,6 +55,7 @@ from prichal.services.payments import PaymentService
 from prichal.services.refund_notices import RefundNotices
 from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
+from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -250,6 +252,22 @@ class Container:
             return verify(code, self.ticket_signer.public_key).ticket
         except InvalidTicketCode:
             return None
+
+    @cached_property
+    def passwords(self) -> Argon2Passwords:
+        s = self.settings
+        return Argon2Passwords(s.staff_argon2_time_cost, s.staff_argon2_memory_kib, s.staff_argon2_parallelism)
+
+    @cached_property
+    def staff_auth(self) -> StaffAuth:
+        s = self.settings
+        policy = StaffAuthPolicy(
+            session_ttl=timedelta(seconds=s.staff_session_ttl_seconds),
+            session_idle=timedelta(seconds=s.staff_session_idle_seconds),
+            api_token_days=s.staff_api_token_days, api_token_max_days=s.staff_api_token_max_days,
+            max_failures=s.staff_login_max_failures, lockout=timedelta(seconds=s.staff_login_lockout_seconds),
+            password_min_length=s.staff_password_min_length)
+        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=policy, now=self.now)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

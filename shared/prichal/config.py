@@ -253,6 +253,23 @@ class Settings(BaseSettings):
     mock_payments_notify_url: str = (
         "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}/{webhook_token}")
 
+    # --- staff of the back offices (prichal.services.staff_auth) --------------------------
+    # A login session's bearer token lives at most this long, and ends sooner when unused
+    # for the idle time (the check is accurate to a minute: last use is written once a minute).
+    staff_session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    staff_session_idle_seconds: int = Field(default=30 * 60, gt=0)
+    # API tokens (machines): their lifetime when the issuer names none, and the longest allowed.
+    staff_api_token_days: int = Field(default=90, gt=0)
+    staff_api_token_max_days: int = Field(default=366, gt=0)
+    # This many failed logins in a row lock the user for the lockout time (429 with Retry-After).
+    staff_login_max_failures: int = Field(default=5, gt=0)
+    staff_login_lockout_seconds: int = Field(default=15 * 60, gt=0)
+    staff_password_min_length: int = Field(default=12, ge=8)
+    # argon2id cost (RFC 9106's second recommendation: 64 MiB, 3 passes); tests lower it.
+    staff_argon2_time_cost: int = Field(default=3, ge=1)
+    staff_argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    staff_argon2_parallelism: int = Field(default=1, ge=1)
+
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"
     otel_exporter: Literal["none", "console", "otlp"] = Field(

@@ -22,8 +22,8 @@ from prichal.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 K3S = ROOT / "k3s"
 # Secrets that are no setting: bundles of per-tenant keys the code looks up by name with
-# prichal.config.read_secret (a tenant's YooKassa key; the documents function's staff tokens).
-BUNDLES = {"yookassa-keys", "crm-tokens"}
+# prichal.config.read_secret (a tenant's YooKassa key).
+BUNDLES = {"yookassa-keys"}
 
 
 def _load_generator() -> Any:
@@ -157,6 +157,7 @@ def test_the_bundles_are_the_ones_the_code_reads() -> None:
 
     documents = (ROOT / "functions" / "documents" / "handler.py").read_text()
     assert YOOKASSA_KEYS in BUNDLES and all(f'bundle="{b}"' in documents for b in BUNDLES - {YOOKASSA_KEYS})
+    assert "crm-token" not in documents  # staff come with staff tokens (prichal.entrypoints.staff)
 
 
 def test_the_secret_mapping_matches_the_codes_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

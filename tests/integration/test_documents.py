@@ -31,6 +31,7 @@ from tests.documents_support import (
     qr_codes,
 )
 from tests.documents_support import rewire as _rewire
+from tests.staff_support import bearer, staff_token
 from tests.support import call, internal
 
 # Both ways of drawing a document must say the same: our designs (ReportLab) and the HTML
@@ -252,9 +253,11 @@ def test_documents_api_for_the_buyer_and_the_crm_with_expiring_links(docs, demo,
     path = f"/orders/{order.id}/documents"
     assert call("documents", "GET", path, tenant=demo.slug).status == 403
     assert call("documents", "GET", path, tenant=demo.slug, headers={"Authorization": "Bearer nope"}).status == 403
+    # the old shared header means nothing now: a buyer without token
     assert call("documents", "GET", path, tenant=demo.slug, headers={"X-Staff-Token": "guess"}).status == 403
-    monkeypatch.setenv(f"CRM_TOKEN_{demo.slug.upper().replace('-', '_')}", "staff-secret")
-    staff = call("documents", "GET", path, tenant=demo.slug, headers={"X-Staff-Token": "staff-secret"}).json
+    guessed = call("documents", "GET", path, tenant=demo.slug, headers=bearer("prs.guess"))
+    assert guessed.status == 401 and guessed.json["code"] == "unauthenticated"
+    staff = call("documents", "GET", path, tenant=demo.slug, headers=bearer(staff_token(demo.tenant_id, "agent"))).json
     assert staff["email"]["recipient"] == "anna@example.test" and staff["documents"][0]["s3_key"]
 
     answer = call("documents", "GET", path, tenant=demo.slug, headers={"Authorization": f"Bearer {token}"})

@@ -96,6 +96,13 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+class Unauthenticated(DomainError):
+    """No credential, or one that is unknown, expired or revoked (HTTP 401)."""
+
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
 class RateLimited(DomainError):
     code = "rate-limited"
     title = "Too many requests"

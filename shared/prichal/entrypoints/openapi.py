@@ -92,8 +92,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "orderToken": {"type": "http", "scheme": "bearer",
                    "description": "the order's access_token returned by POST /orders"},
-    "staffToken": {"type": "apiKey", "in": "header", "name": "X-Staff-Token",
-                   "description": "the tenant's CRM token (secret crm-token-<slug>)"},
+    "staffToken": {"type": "http", "scheme": "bearer",
+                   "description": "a staff token: the session token of POST /function/crm/login, or an API "
+                                  "token (prefix prs./pra. for a tenant's staff, pps./ppa. for platform admins)"},
     "sandboxShop": {"type": "http", "scheme": "basic",
                     "description": "any shop id as the user, the sandbox secret as the password"},
     "internalToken": {"type": "http", "scheme": "bearer",

@@ -14,6 +14,7 @@ _STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.TenantUnknown, 404),
     (errors.NotFound, 404),
     (errors.RateLimited, 429),
+    (errors.Unauthenticated, 401),
     (errors.Forbidden, 403),
     (errors.Unavailable, 503),
     (errors.HoldGone, 410),
@@ -45,6 +46,9 @@ def from_domain(error: errors.DomainError) -> tuple[int, dict[str, Any], dict[st
     headers = {}
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="staff"'
+
     return status, problem(status, error.code, error.title, error.detail, extra), headers
 
 

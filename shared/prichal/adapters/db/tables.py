@@ -8,6 +8,7 @@ migration): a session that has not chosen a tenant sees nothing.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -585,6 +586,121 @@ crm_action_keys = Table(
     Column("request_hash", Text, nullable=False),
     Column("result", JSONB, nullable=False),
     _created(),
+)
+
+# --- staff of the back offices (migration 0010; prichal.domain.staff) -------------------
+# A tenant's staff users: the e-mail is stored normalised (trimmed, lower-case); the password
+# only as an argon2 hash. ``failed_logins``/``locked_until``: the lockout after failed logins.
+staff_users = Table(
+    "staff_users",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("email", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text),  # NULL: cannot log in (API tokens only)
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_login_at", DateTime(timezone=True)),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "email", name="uq_staff_users_email"),
+    CheckConstraint("role IN ('agent', 'supervisor', 'finance', 'admin')", name="role_known"),
+)
+
+# Bearer tokens of a tenant's staff: login sessions and API tokens, stored as SHA-256 of the
+# secret (which is random, 256 bits: a slow hash would add nothing). A session is valid until
+# ``expires_at`` and while used within the idle timeout (``last_used_at``).
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("user_id", UUID(as_uuid=False), ForeignKey("staff_users.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("name", Text),
+    Column("scopes", ARRAY(Text), nullable=False),
+    _created(),
+    Column("expires_at", DateTime(timezone=True)),  # NULL: an API token that never expires
+    Column("last_used_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_by", UUID(as_uuid=False)),  # staff user or platform admin; NULL: the CLI
+    Column("address", Text),
+    CheckConstraint("kind IN ('session', 'api')", name="kind_known"),
+)
+
+# Staff of the platform itself (not bound to a tenant): the same shape, no tenant.
+platform_staff = Table(
+    "platform_staff",
+    metadata,
+    _id(),
+    Column("email", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_login_at", DateTime(timezone=True)),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+platform_tokens = Table(
+    "platform_tokens",
+    metadata,
+    _id(),
+    Column("user_id", UUID(as_uuid=False), ForeignKey("platform_staff.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("name", Text),
+    Column("scopes", ARRAY(Text), nullable=False),
+    _created(),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_by", UUID(as_uuid=False)),
+    Column("address", Text),
+    CheckConstraint("kind IN ('session', 'api')", name="kind_known"),
+)
+
+
+def _audit_columns() -> list[Column]:
+    return [
+        Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("actor_type", Text, nullable=False),  # staff | platform | system
+        Column("actor_id", Text),  # staff user or platform admin id; the system's name
+        Column("actor_name", Text, nullable=False),
+        Column("token_id", UUID(as_uuid=False)),
+        Column("address", Text),
+        Column("action", Text, nullable=False),  # dotted, e.g. staff.login, order.refund
+        Column("target_type", Text, nullable=False),
+        Column("target_id", Text),
+        Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    ]
+
+
+# Every staff action of a tenant, in the transaction of the change; the application role may
+# only add and read rows (no UPDATE, no DELETE).
+staff_audit = Table(
+    "staff_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    _tenant(),
+    *_audit_columns(),
+    Index("ix_staff_audit_at", "tenant_id", "at"),
+    Index("ix_staff_audit_target", "tenant_id", "target_type", "target_id"),
+)
+
+# Actions on the platform itself (platform admins, tenant onboarding): no tenant.
+platform_audit = Table(
+    "platform_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    *_audit_columns(),
+    Index("ix_platform_audit_at", "at"),
 )
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.

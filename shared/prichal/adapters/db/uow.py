@@ -15,6 +15,7 @@ from .order_repository import OrderRepository
 from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
+from .staff_repository import Audit, StaffRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -24,6 +25,8 @@ class UnitOfWork:
 
     Sets ``app.tenant_id`` for the transaction only, so row-level security confines every
     statement to that tenant. Without ``commit()`` the transaction is rolled back.
+    ``tenant_id=""`` is the platform's own scope: no tenant row is visible, the platform's
+    staff and audit log are (``uow.platform_staff``, ``uow.audit``).
     """
 
     conn: Connection
@@ -41,6 +44,9 @@ class UnitOfWork:
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
+    staff: StaffRepository  # the tenant's staff users and tokens
+    platform_staff: StaffRepository  # platform admins (no tenant)
+    audit: Audit
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -68,6 +74,9 @@ class UnitOfWork:
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
+        self.staff = StaffRepository(self.conn, self.tenant_id or "")
+        self.platform_staff = StaffRepository(self.conn, None)
+        self.audit = Audit(self.conn, self.tenant_id or None)
         return self
 
     def commit(self) -> None:
