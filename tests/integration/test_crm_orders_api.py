@@ -188,7 +188,7 @@ def test_resend_the_tickets(owner_engine, demo, tokens, order, role):
     with owner_engine.connect() as conn:
         delivery = conn.execute(select(t.email_deliveries).where(t.email_deliveries.c.order_id == order.id)).one()
         events = conn.execute(select(func.count()).select_from(t.outbox).where(
-            t.outbox.c.tenant_id == demo.tenant_id, t.outbox.c.type == "order.tickets_resend")).scalar_one()
+            t.outbox.c.tenant_id == demo.tenant_id, t.outbox.c.type == "order.tickets-resend")).scalar_one()
     assert delivery.status == "pending" and delivery.last_error is None
     assert events == 1
     assert len(audit_rows(owner_engine, demo.tenant_id, "order.tickets_resend")) == 1

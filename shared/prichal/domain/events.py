@@ -150,7 +150,7 @@ class SailingCanceled(Event):
 class TicketsResendRequested(Event):
     """An agent asked to email an order's tickets again (issue-documents sends them)."""
 
-    type: ClassVar[str] = "order.tickets_resend"
+    type: ClassVar[str] = "order.tickets-resend"
     order_id: str
     number: int
     recipient: str

@@ -24,6 +24,7 @@ class AttentionQueue:
             orders = uow.attention.orders_of(sorted({e.order_id for e in entries}))
         return build_queue(entries, orders)
 
-    def size(self, tenant_id: str) -> int:
-        """For ``/sla``: how many orders wait for a person."""
-        return len(self.queue(tenant_id))
+    def size(self, tenant: Any) -> int:
+        """For ``/sla`` (``services/crm_sla.py``): how many orders wait for a person; ``tenant``
+        is a ``Tenant`` or its id."""
+        return len(self.queue(getattr(tenant, "id", tenant)))

@@ -353,7 +353,7 @@ def _duration(seconds: int) -> str:
 
 
 def _parse_event(message: Any) -> tuple[str, str]:
-    """Tenant and order of an ``order.paid`` message, or of ``order.tickets_resend`` (an agent
+    """Tenant and order of an ``order.paid`` message, or of ``order.tickets-resend`` (an agent
     reset the order's email to pending: the same path sends it again); anything else is a
     permanent error."""
     event = events.parse(message)
