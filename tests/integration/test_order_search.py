@@ -188,3 +188,25 @@ def test_dates_are_half_open(container, owner_engine, demo):
     assert numbers(container, demo, SearchCriteria(created_from=at, created_to=at + timedelta(days=1))) == [
         order.number]
     assert numbers(container, demo, SearchCriteria(created_from=at - timedelta(days=1), created_to=at)) == []
+
+
+@pytest.mark.parametrize("value", ["+7 (921) 555-12-34", "89215551234", "9215551234", "+44 20 7946 0958", "",
+                                   "8 812 700-00-01", "12", "tel: 8-921-555-12-34"])
+def test_the_database_normalises_phones_as_python_does(container, value):
+    from prichal.domain.order_search import phone_digits
+
+    with container.engine.connect() as conn:
+        assert conn.execute(text("SELECT prichal_phone_digits(:v)"), {"v": value}).scalar() == phone_digits(value)
+
+
+@pytest.mark.parametrize("value", ["Ёлкин  Фёдор", "  ИВАНОВА Мария\tПетровна ", "Anna SMITH", "Щукина Юлия-Ёжик"])
+def test_the_database_normalises_names_as_python_does(container, value):
+    from prichal.domain.order_search import search_text
+
+    with container.engine.connect() as conn:
+        assert conn.execute(text("SELECT prichal_search_text(:v)"), {"v": value}).scalar() == search_text(value)
+
+
+def test_a_name_typed_with_double_spaces_is_found(container, owner_engine, demo):
+    order = place_order(owner_engine, demo, name="Кравец   Анна")
+    assert numbers(container, demo, SearchCriteria(name="кравец анна")) == [order.number]

@@ -9,7 +9,8 @@ filter). Marking operators LEAKPROOF or creating a BYPASSRLS role needs a superu
 production migrations must not need. So:
 
 - ``order_search`` holds, per order, what agents search by, normalised at write time by a
-  trigger on ``orders`` (``prichal_search_text``: lower case, ё -> е; ``prichal_phone_digits``:
+  trigger on ``orders`` (``prichal_search_text``: lower case, ё -> е, one space between words;
+  ``prichal_phone_digits``:
   E.164 digits, 8XXXXXXXXXX and 10-digit 9XXXXXXXXX become 7XXXXXXXXXX);
 - it is under RLS (ENABLE, the usual policy) but not FORCEd and not granted to the
   application role: only its owner reads it, through ``prichal_search_orders``, a
@@ -40,7 +41,7 @@ NEW_TENANT_TABLES = ["order_attention", "order_notes", "crm_action_keys"]
 FUNCTIONS = r"""
 CREATE FUNCTION prichal_search_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT translate(lower(coalesce(value, '')), 'ё', 'е')
+    SELECT btrim(regexp_replace(translate(lower(coalesce(value, '')), 'ё', 'е'), '\s+', ' ', 'g'))
 $$;
 
 CREATE FUNCTION prichal_phone_digits(phone text) RETURNS text
