@@ -68,7 +68,7 @@ def test_the_card_shows_everything_of_the_order(crm, owner_engine, demo):
     assert actions[0] == "order.created" and "attention.manual" in actions
     assert card["notes"][0]["text"] == "звонила, просила чек" and card["notes"][0]["author_name"] == "Агент Петров"
     assert card["flags"] == [{"reason": "manual", "detail": "перезвонить", "since": card["flags"][0]["since"],
-                              "follow_up_on": date(2026, 6, 3), "raised_by": "agent:u1"}]
+                              "follow_up_on": "2026-06-03", "raised_by": "agent:u1"}]
 
 
 def test_the_card_of_assigned_seating_names_the_seat(crm, owner_engine, demo):

@@ -47,28 +47,22 @@ class OrderCard:
             if order is None:
                 raise NotFound("order not found", order_id=order_id)
             items = uow.card.items(canonical, order.seat_map_id)
-            payments = uow.card.payments(canonical)
-            refunds = uow.card.refunds(canonical)
-            documents = uow.card.documents(canonical)
-            email = uow.card.email(canonical)
-            log = uow.card.log(canonical)
-            notes = uow.notes.for_order(canonical)
-            flags = uow.attention.open_for(canonical)
+            lists = uow.card.lists(canonical)  # the rest in one round trip
         return {
             "order": self._order(order),
             "sailing": {"id": order.sailing_id, "departs_at": order.departs_at, "status": order.sailing_status,
                         "program": order.program_name, "pier": order.pier_name},
             "items": [self._item(i) for i in items],
             "vat": self._vat(items),
-            "payments": [self._payment(p) for p in payments],
-            "refunds": [self._refund(r) for r in refunds],
-            "documents": [self._document(order.number, d) for d in documents],
+            "payments": lists["payments"],
+            "refunds": lists["refunds"],
+            "documents": [self._document(order.number, d) for d in lists["documents"]],
             "links_expire_in": self._link_seconds,
-            "emails": self._emails(email, log),
-            "timeline": [{"at": e.created_at, "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
-                          "actor": e.actor, "data": e.data} for e in log],
-            "notes": notes,
-            "flags": self._flags(order, flags),
+            "emails": {"tickets": lists["email"],
+                       "history": [e for e in lists["log"] if e["action"].startswith("email.")]},
+            "timeline": lists["log"],
+            "notes": lists["notes"],
+            "flags": self._flags(order, lists["flags"]),
         }
 
     @staticmethod
@@ -101,44 +95,18 @@ class OrderCard:
             by_rate[i.vat_rate][1] += i.vat_amount
         return [{"rate": rate, "amount": _money(sums[0]), "vat": _money(sums[1])} for rate, sums in by_rate.items()]
 
-    @staticmethod
-    def _payment(p: Any) -> dict[str, Any]:
-        return {"id": p.id, "provider": p.provider, "provider_payment_id": p.provider_payment_id,
-                "status": p.status, "amount": _money(p.amount), "currency": p.currency,
-                "cancellation_reason": p.cancellation_reason, "created_at": p.created_at, "updated_at": p.updated_at}
-
-    @staticmethod
-    def _refund(r: Any) -> dict[str, Any]:
-        mapping = r._mapping
-        return {"id": r.id, "status": r.status, "amount": _money(r.amount), "reason": r.reason,
-                "provider_refund_id": r.provider_refund_id, "kind": mapping.get("kind"),
-                "actor": mapping.get("actor"), "last_error": mapping.get("last_error"),
-                "created_at": r.created_at, "updated_at": r.updated_at}
-
-    def _document(self, order_number: int, d: Any) -> dict[str, Any]:
-        kind = DocumentKind(d.kind)
+    def _document(self, order_number: int, d: dict[str, Any]) -> dict[str, Any]:
+        kind = DocumentKind(d["kind"])
         url = None
-        if d.status == "stored":
-            url = self._link(d.s3_key, self._link_seconds, f"{kind.value}-{order_number}-{d.position}.pdf")
-        return {"id": d.id, "kind": kind.value, "position": d.position, "ticket_id": d.ticket_id,
-                "number": display_number(kind, d.year, d.number), "issued_on": d.issued_on, "status": d.status,
-                "url": url}
+        if d["status"] == "stored":
+            url = self._link(d["s3_key"], self._link_seconds, f"{kind.value}-{order_number}-{d['position']}.pdf")
+        return {"id": d["id"], "kind": kind.value, "position": d["position"], "ticket_id": d["ticket_id"],
+                "number": display_number(kind, d["year"], d["number"]), "issued_on": d["issued_on"],
+                "status": d["status"], "url": url}
 
     @staticmethod
-    def _emails(email: Any, log: list[Any]) -> dict[str, Any]:
-        delivery = None
-        if email is not None:
-            delivery = {"recipient": email.recipient, "status": email.status, "attempts": email.attempts,
-                        "last_error": email.last_error, "sent_at": email.sent_at}
-        history = [{"at": e.created_at, "action": e.action, "data": e.data} for e in log
-                   if e.action.startswith("email.")]
-        return {"tickets": delivery, "history": history}
-
-    @staticmethod
-    def _flags(order: Any, flags: list[Any]) -> list[dict[str, Any]]:
-        found = [{"reason": f.reason, "detail": f.detail, "since": f.since, "follow_up_on": f.follow_up_on,
-                  "raised_by": f.raised_by} for f in flags]
-        if order.needs_attention and not found:
-            found.append({"reason": reason_of_text(order.needs_attention), "detail": order.needs_attention,
-                          "since": None, "follow_up_on": None, "raised_by": "system"})
-        return found
+    def _flags(order: Any, flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if order.needs_attention and not flags:
+            return [{"reason": reason_of_text(order.needs_attention), "detail": order.needs_attention,
+                     "since": None, "follow_up_on": None, "raised_by": "system"}]
+        return flags

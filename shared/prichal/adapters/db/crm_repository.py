@@ -29,6 +29,40 @@ from .tables import (
     tickets,
 )
 
+_LISTS = text("""
+SELECT
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', p.id, 'provider', p.provider, 'provider_payment_id', p.provider_payment_id, 'status', p.status,
+      'amount', p.amount::text, 'currency', p.currency, 'cancellation_reason', p.cancellation_reason,
+      'created_at', p.created_at, 'updated_at', p.updated_at) ORDER BY p.created_at), '[]')
+   FROM payments p WHERE p.order_id = :o) AS payments,
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', r.id, 'status', r.status, 'amount', r.amount::text, 'reason', r.reason,
+      'provider_refund_id', r.provider_refund_id, 'kind', r.kind, 'actor', r.actor, 'last_error', r.last_error,
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at), '[]')
+   FROM refunds r WHERE r.order_id = :o) AS refunds,
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', d.id, 'kind', d.kind, 'position', d.position, 'ticket_id', d.ticket_id, 'number', d.number,
+      'year', d.year, 'issued_on', d.issued_on, 'status', d.status, 's3_key', d.s3_key)
+      ORDER BY d.kind DESC, d.position), '[]')
+   FROM documents d WHERE d.order_id = :o) AS documents,
+  (SELECT json_build_object('recipient', e.recipient, 'status', e.status, 'attempts', e.attempts,
+                            'last_error', e.last_error, 'sent_at', e.sent_at)
+   FROM email_deliveries e WHERE e.order_id = :o) AS email,
+  (SELECT coalesce(json_agg(json_build_object(
+      'at', l.created_at, 'action', l.action, 'entity', l.entity, 'entity_id', l.entity_id, 'actor', l.actor,
+      'data', l.data) ORDER BY l.id), '[]')
+   FROM order_log l WHERE l.order_id = :o) AS log,
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', n.id, 'author', n.author, 'author_name', n.author_name, 'text', n.text, 'created_at', n.created_at)
+      ORDER BY n.created_at, n.id), '[]')
+   FROM order_notes n WHERE n.order_id = :o) AS notes,
+  (SELECT coalesce(json_agg(json_build_object(
+      'reason', a.reason, 'detail', a.detail, 'since', a.created_at, 'follow_up_on', a.follow_up_on,
+      'raised_by', a.raised_by) ORDER BY a.created_at), '[]')
+   FROM order_attention a WHERE a.order_id = :o AND a.cleared_at IS NULL) AS flags
+""")
+
 
 class AttentionRepository:
     """``flag(order_id, reason_code, detail)``: the one way to say an order needs a person."""
@@ -199,6 +233,11 @@ class CardReader:
                                                  seat.c.code == order_items.c.seat_id))
         return list(self.conn.execute(select(*columns).select_from(joined)
                                       .where(order_items.c.order_id == order_id).order_by(order_items.c.position)))
+
+    def lists(self, order_id: str) -> dict[str, Any]:
+        """Payments, refunds, documents, the e-mail row, the log, notes and open flags of the
+        order in one round trip (each list a JSON array; money as text, never a float)."""
+        return dict(self.conn.execute(_LISTS, {"o": order_id}).one()._mapping)
 
     def payments(self, order_id: str) -> list[Any]:
         return list(self.conn.execute(select(payments).where(payments.c.order_id == order_id)
