@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,3 +211,21 @@ def test_the_database_normalises_names_as_python_does(container, value):
 def test_a_name_typed_with_double_spaces_is_found(container, owner_engine, demo):
     order = place_order(owner_engine, demo, name="Кравец   Анна")
     assert numbers(container, demo, SearchCriteria(name="кравец анна")) == [order.number]
+
+
+def test_both_steps_of_the_search_function_give_the_same_rows(container, owner_engine, demo, people):
+    """A tenant's newest window answers a common fragment, the trigram index a rare one
+    (migration 0011): force each and compare."""
+    for i in range(6):
+        place_order(owner_engine, demo, name=f"Иванов Иван {i}", phone=f"+7 921 000-00-0{i}")
+    criteria = [{"name": "%иванов%"}, {"name": "%иван%", "statuses": ["paid"]}, {"phone": "%792100000%"},
+                {"email": "%example%"}, {"phone": "%8921%", "phone_prefix": "7921%"}, {"name": "%нет такого%"},
+                {"name": "%иванов%", "needs_attention": False}]
+    with container.uow(demo.tenant_id) as uow:
+        for wanted in criteria:
+            for before in (None, 5):
+                answers = [uow.conn.execute(text(
+                    "SELECT number FROM prichal_search_orders(CAST(:c AS jsonb), :b, 3, :w) ORDER BY number DESC"),
+                    {"c": json.dumps(wanted), "b": before, "w": window}).scalars().all()
+                    for window in (1, 2, 10000)]
+                assert answers[0] == answers[1] == answers[2], (wanted, before, answers)

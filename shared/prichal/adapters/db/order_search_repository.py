@@ -18,7 +18,7 @@ from prichal.domain.order_search import OrderSummary
 from .tables import documents, order_items, orders, payments, sailings, tickets
 
 _SEARCH = text("SELECT order_id::text AS order_id, number FROM prichal_search_orders("
-               "CAST(:criteria AS jsonb), :before, :limit)")
+               "CAST(:criteria AS jsonb), :before, :limit) ORDER BY number DESC")
 
 
 class OrderSearchRepository:

@@ -73,34 +73,67 @@ $$;
 -- criteria (all optional): name, email, email_exact, phone, phone_prefix (LIKE patterns,
 -- already escaped by the caller), order_ids (uuid[]), statuses (text[]), sailing_id,
 -- created_from, created_to, needs_attention (bool). Newest first, below before_number.
-CREATE FUNCTION prichal_search_orders(criteria jsonb, before_number integer, max_rows integer)
+--
+-- A fragment (name, e-mail, short phone) is looked for in two steps. First among the
+-- newest WINDOW orders below the cursor, walking the number index: a common fragment
+-- ("иванов") fills its page there at once, where reading all its matches from the trigram
+-- index and sorting them would cost thousands of random heap reads. Only when that window
+-- does not fill the page (a rare fragment: few matches) does the trigram index answer,
+-- matches sorted by number. Both steps give the same rows: the first is just cheaper when
+-- it suffices (and the window covering the whole tenant is an answer too). ``window_rows``
+-- is a parameter so that tests can make either step answer.
+CREATE FUNCTION prichal_search_orders(criteria jsonb, before_number integer, max_rows integer,
+                                      window_rows integer DEFAULT 10000)
 RETURNS TABLE (order_id uuid, number integer)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     tenant uuid := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
-    query text := 'SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = $1';
+    conds text := 'true';
+    scope text := 's.tenant_id = $1';
+    fragment boolean := criteria ? 'name' OR criteria ? 'email'
+                        OR (criteria ? 'phone' AND length(criteria->>'phone') < 9);
+    ids uuid[];
+    nums integer[];
+    seen bigint;
 BEGIN
     IF tenant IS NULL THEN
         RETURN;
     END IF;
-    IF criteria ? 'name' THEN query := query || ' AND s.name_search LIKE $2'; END IF;
-    IF criteria ? 'email_exact' THEN query := query || ' AND s.email_search = $3';
-    ELSIF criteria ? 'email' THEN query := query || ' AND s.email_search LIKE $3'; END IF;
+    IF criteria ? 'name' THEN conds := conds || ' AND s.name_search LIKE $2'; END IF;
+    IF criteria ? 'email_exact' THEN conds := conds || ' AND s.email_search = $3';
+    ELSIF criteria ? 'email' THEN conds := conds || ' AND s.email_search LIKE $3'; END IF;
     IF criteria ? 'phone_prefix' THEN
-        query := query || ' AND (s.phone_digits LIKE $4 OR s.phone_digits LIKE $5)';
-    ELSIF criteria ? 'phone' THEN query := query || ' AND s.phone_digits LIKE $4'; END IF;
-    IF criteria ? 'order_ids' THEN query := query || ' AND s.order_id = ANY($6)'; END IF;
-    IF criteria ? 'statuses' THEN query := query || ' AND s.status = ANY($7)'; END IF;
-    IF criteria ? 'sailing_id' THEN query := query || ' AND s.sailing_id = $8'; END IF;
-    IF criteria ? 'created_from' THEN query := query || ' AND s.created_at >= $9'; END IF;
-    IF criteria ? 'created_to' THEN query := query || ' AND s.created_at < $10'; END IF;
-    IF criteria ? 'needs_attention' THEN query := query || ' AND s.needs_attention = $11'; END IF;
-    IF before_number IS NOT NULL THEN query := query || ' AND s.number < $12'; END IF;
-    -- With a fragment, read its matches from the trigram index and sort them: walking the
-    -- number index backwards and filtering would read the whole tenant for a rare fragment.
-    RETURN QUERY EXECUTE query || CASE WHEN criteria ?| ARRAY['name', 'email', 'phone']
-                                       THEN ' ORDER BY s.number + 0 DESC' ELSE ' ORDER BY s.number DESC' END
-                               || ' LIMIT $13' USING
+        conds := conds || ' AND (s.phone_digits LIKE $4 OR s.phone_digits LIKE $5)';
+    ELSIF criteria ? 'phone' THEN conds := conds || ' AND s.phone_digits LIKE $4'; END IF;
+    IF criteria ? 'order_ids' THEN conds := conds || ' AND s.order_id = ANY($6)'; END IF;
+    IF criteria ? 'statuses' THEN conds := conds || ' AND s.status = ANY($7)'; END IF;
+    IF criteria ? 'sailing_id' THEN conds := conds || ' AND s.sailing_id = $8'; END IF;
+    IF criteria ? 'created_from' THEN conds := conds || ' AND s.created_at >= $9'; END IF;
+    IF criteria ? 'created_to' THEN conds := conds || ' AND s.created_at < $10'; END IF;
+    IF criteria ? 'needs_attention' THEN conds := conds || ' AND s.needs_attention = $11'; END IF;
+    IF before_number IS NOT NULL THEN scope := scope || ' AND s.number < $12'; END IF;
+    IF fragment AND NOT criteria ? 'order_ids' THEN
+        EXECUTE 'SELECT (array_agg(s.order_id ORDER BY s.number DESC) FILTER (WHERE ' || conds || '))[1:$13], '
+             || '(array_agg(s.number ORDER BY s.number DESC) FILTER (WHERE ' || conds || '))[1:$13], count(*) '
+             || 'FROM (SELECT * FROM order_search s WHERE ' || scope || ' ORDER BY s.number DESC LIMIT $14) s'
+        INTO ids, nums, seen USING
+            tenant, criteria->>'name', coalesce(criteria->>'email_exact', criteria->>'email'),
+            criteria->>'phone', criteria->>'phone_prefix', NULL::uuid[],
+            ARRAY(SELECT jsonb_array_elements_text(coalesce(criteria->'statuses', '[]'))),
+            (criteria->>'sailing_id')::uuid, (criteria->>'created_from')::timestamptz,
+            (criteria->>'created_to')::timestamptz, (criteria->>'needs_attention')::boolean,
+            before_number, max_rows, window_rows;
+        IF coalesce(cardinality(ids), 0) >= max_rows OR seen < window_rows THEN
+            RETURN QUERY SELECT u.i, u.n FROM unnest(coalesce(ids, '{}'), coalesce(nums, '{}')) AS u(i, n);
+            RETURN;
+        END IF;
+    END IF;
+    -- With a fragment, read its matches from the trigram index and sort them (number + 0
+    -- keeps the planner from walking the number index for a rare fragment).
+    RETURN QUERY EXECUTE 'SELECT s.order_id, s.number FROM order_search s WHERE ' || scope || ' AND ' || conds
+        || CASE WHEN criteria ?| ARRAY['name', 'email', 'phone'] THEN ' ORDER BY s.number + 0 DESC'
+                ELSE ' ORDER BY s.number DESC' END
+        || ' LIMIT $13' USING
         tenant, criteria->>'name', coalesce(criteria->>'email_exact', criteria->>'email'),
         criteria->>'phone', criteria->>'phone_prefix',
         ARRAY(SELECT jsonb_array_elements_text(coalesce(criteria->'order_ids', '[]')))::uuid[],
@@ -210,8 +243,8 @@ def upgrade() -> None:
     op.execute("ALTER TABLE order_search ENABLE ROW LEVEL SECURITY")
     op.execute(f"CREATE POLICY tenant_isolation ON order_search USING (tenant_id = {CURRENT_TENANT}) "
                f"WITH CHECK (tenant_id = {CURRENT_TENANT})")
-    op.execute("REVOKE ALL ON FUNCTION prichal_search_orders(jsonb, integer, integer) FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION prichal_search_orders(jsonb, integer, integer) TO {APP_ROLE}")
+    op.execute("REVOKE ALL ON FUNCTION prichal_search_orders(jsonb, integer, integer, integer) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION prichal_search_orders(jsonb, integer, integer, integer) TO {APP_ROLE}")
 
 
 SEARCH_INDEXES = [
@@ -235,7 +268,7 @@ def create_search_indexes() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS order_search_sync ON orders")
-    op.execute("DROP FUNCTION IF EXISTS prichal_search_orders(jsonb, integer, integer)")
+    op.execute("DROP FUNCTION IF EXISTS prichal_search_orders(jsonb, integer, integer, integer)")
     op.execute("DROP FUNCTION IF EXISTS prichal_order_search_sync()")
     op.drop_index('ix_orders_needs_attention', table_name='orders')
     op.drop_index('ix_refunds_open', table_name='refunds')
