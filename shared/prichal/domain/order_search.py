@@ -114,7 +114,7 @@ class SearchCriteria:
             phone = phone_query(self.phone)
             found["phone"] = f"%{phone.contains}%"
             if phone.prefix is not None:
-                found["phone_prefix"] = f"{phone.prefix}%"
+                found["phone_prefix"] = phone.prefix  # digits only: a range on the btree
         if self.statuses:
             unknown = [s for s in self.statuses if s not in ORDER_STATUSES]
             if unknown:

@@ -70,8 +70,8 @@ BEGIN
 END
 $$;
 
--- criteria (all optional): name, email, email_exact, phone, phone_prefix (LIKE patterns,
--- already escaped by the caller), order_ids (uuid[]), statuses (text[]), sailing_id,
+-- criteria (all optional): name, email, email_exact, phone (LIKE patterns, already escaped
+-- by the caller), phone_prefix (digits a number may start with), order_ids (uuid[]), statuses (text[]), sailing_id,
 -- created_from, created_to, needs_attention (bool). Newest first, below before_number.
 --
 -- A fragment (name, e-mail, short phone) is looked for in two steps. First among the
@@ -103,7 +103,9 @@ BEGIN
     IF criteria ? 'email_exact' THEN conds := conds || ' AND s.email_search = $3';
     ELSIF criteria ? 'email' THEN conds := conds || ' AND s.email_search LIKE $3'; END IF;
     IF criteria ? 'phone_prefix' THEN
-        conds := conds || ' AND (s.phone_digits LIKE $4 OR s.phone_digits LIKE $5)';
+        -- a btree range for the start (digits sort by code point): a LIKE 'prefix%' on the
+        -- trigram index would read the posting lists of the "  7" trigrams every number has
+        conds := conds || ' AND (s.phone_digits LIKE $4 OR (s.phone_digits >= $5 AND s.phone_digits < $5 || '':''))';
     ELSIF criteria ? 'phone' THEN conds := conds || ' AND s.phone_digits LIKE $4'; END IF;
     IF criteria ? 'order_ids' THEN conds := conds || ' AND s.order_id = ANY($6)'; END IF;
     IF criteria ? 'statuses' THEN conds := conds || ' AND s.status = ANY($7)'; END IF;
