@@ -26,20 +26,30 @@
 
 Progress goes to stderr; the last stdout line is one JSON object with ``orders`` and per
 kind ``p50_ms``, ``p95_ms``, ``p99_ms`` (goals: p95 <= 50 ms, p99 <= 150 ms; printed, never
-asserted). The machine may be shared: the JSON says how many CPUs it saw and the load.
+asserted). The machine may be shared: the JSON says how many CPUs it saw and the load, and
+``floor`` is a unit of work that runs ``SELECT 1`` in the same mix: what any query costs here.
 
-Query plans chosen (``EXPLAIN`` of the search function's statements; printed with
-``--explain``):
+Query plans chosen (``--explain`` prints them with ANALYZE; the search function runs these
+statements as the projection's owner, see migration 0011):
 
-- number: ``Index Scan using uq_orders_number on orders`` (tenant_id, number) -> the
-  order id, then ``Index Scan using pk_order_search`` inside the function.
-- e-mail: ``Index Scan using ix_order_search_email on order_search`` (tenant_id, email_search).
+- number / ticket / payment: resolved on the RLS tables by equality (``uq_orders_number``,
+  ``pk_tickets``, ``uq_documents_number``, ``ix_payments_provider_payment_id``), then the
+  function with ``order_id = ANY(...)`` (``pk_order_search``).
+- e-mail (whole address): ``Index Scan using ix_order_search_email`` (tenant_id, email_search).
 - phone fragment: ``Bitmap Index Scan on ix_order_search_phone_trgm`` (pg_trgm GIN on the
-  E.164 digits, ``LIKE '%5551234%'``) -> Bitmap Heap Scan -> top-N sort by number.
-- name fragment: ``Bitmap Index Scan on ix_order_search_name_trgm`` (pg_trgm GIN on
-  ``prichal_search_text(name)``, ``LIKE '%иванов мар%'``) -> Bitmap Heap Scan -> top-N sort.
-- card: primary-key and ``order_id`` index scans of orders, order_items, payments,
-  refunds, documents, email_deliveries, order_log, order_notes, order_attention.
+  E.164 digits, ``LIKE '%2262424%'``) -> Bitmap Heap Scan -> top-N sort by number; a trunk-8
+  fragment (``8 921 555``) adds ``BitmapOr`` with a range on ``ix_order_search_phone``
+  (a ``LIKE '7921555%'`` on the trigram index would read the "  7" posting list of every number).
+- name (and e-mail) fragment, step 1: ``Index Scan Backward using uq_order_search_number``
+  ``LIMIT 10000`` with the pattern as an aggregate filter: a common fragment (``иванов``
+  matches 6.5 % of the seed; ``дмитриев ник`` 0.7 %) fills its page here in a few ms, where
+  its trigram matches would be 8,000-65,000 random heap reads and a sort (measured 200-500 ms).
+- step 2, only when step 1 does not fill the page (a rare fragment, few matches):
+  ``Bitmap Index Scan on ix_order_search_name_trgm`` -> Bitmap Heap Scan -> top-N sort.
+- card: ``orders`` by primary key joined to sailing, program and pier; ``order_items`` by
+  ``ix_order_items_order_id`` with tariffs, tickets and (assigned seating) seats; then one
+  statement of JSON arrays: payments, refunds, documents, the e-mail row, the order log,
+  notes, open flags, each by its ``order_id`` index.
 """
 
 from __future__ import annotations
@@ -365,6 +375,7 @@ def queries(rows: list[dict], per_kind: int, rng: random.Random) -> list[tuple[s
         surname, first = rng.choice(rows)["customer_name"].split()[:2]
         work.append(("name_fragment", SearchCriteria(name=f"{surname} {first[:3]}".lower())))
         work.append(("card", rng.choice(rows)["id"]))
+        work.append(("floor", None))  # one unit of work with SELECT 1: what the machine gives anything
     rng.shuffle(work)
     return work
 
@@ -378,7 +389,10 @@ def run_load(container, tenant: str, work: list[tuple[str, object]], agents: int
     def one(item: tuple[str, object]) -> None:
         kind, arg = item
         started = time.perf_counter()
-        if kind == "card":
+        if kind == "floor":
+            with container.uow(tenant) as uow:
+                uow.conn.execute(text("SELECT 1"))
+        elif kind == "card":
             if card is None:
                 return
             card.card(tenant, arg)
@@ -407,19 +421,28 @@ def explain(owner_url: str, tenant: str, rows: list[dict]) -> None:
     engine = create_engine(owner_url)
     r = rows[0]
     digits = phone_digits(next(x["customer_phone"] for x in rows if x["customer_phone"]))
+    fragment = SearchCriteria(name=" ".join(r["customer_name"].split()[:2])[:-3]).database_criteria()["name"]
+    window = ("SELECT (array_agg(s.order_id ORDER BY s.number DESC) FILTER (WHERE s.name_search LIKE :v))[1:21], "
+              "count(*) FROM (SELECT * FROM order_search s WHERE s.tenant_id = :t ORDER BY s.number DESC "
+              "LIMIT 10000) s")
+    trigram = ("SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND {where} "
+               "ORDER BY s.number + 0 DESC LIMIT 21")
     samples = {
-        "email": ("s.email_search = :v", (r["customer_email"] or "x@y.z").lower()),
-        "phone_fragment": ("s.phone_digits LIKE :v", f"%{digits[-7:]}%"),
-        "name_fragment": ("s.name_search LIKE :v", SearchCriteria(
-            name=" ".join(r["customer_name"].split()[:2])[:-3]).database_criteria()["name"]),
-        "name_common": ("s.name_search LIKE :v", "%иванов%"),
+        "email (exact)": ("SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND "
+                          "s.email_search = :v ORDER BY s.number DESC LIMIT 21",
+                          (r["customer_email"] or "x@y.z").lower()),
+        "phone fragment (trigram)": (trigram.format(where="s.phone_digits LIKE :v"), f"%{digits[-7:]}%"),
+        "phone trunk-8 start (btree range)": (
+            "SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND (s.phone_digits LIKE "
+            "'%8' || :v || '%' OR (s.phone_digits >= '7' || :v AND s.phone_digits < '7' || :v || ':')) "
+            "ORDER BY s.number + 0 DESC LIMIT 21", digits[1:7]),
+        "name fragment, step 1 (newest 10,000 by number)": (window, fragment),
+        "name fragment, step 2 (trigram, when step 1 does not fill the page)": (
+            trigram.format(where="s.name_search LIKE :v"), "%" + r["customer_name"].lower().replace("ё", "е") + "%"),
     }
     with engine.connect() as conn:
-        for kind, (where, value) in samples.items():
-            order = "s.number DESC" if kind == "email" else "s.number + 0 DESC"  # as prichal_search_orders
-            plan = conn.execute(text(
-                f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT s.order_id, s.number FROM order_search s "
-                f"WHERE s.tenant_id = :t AND {where} ORDER BY {order} LIMIT 21"), {"t": tenant, "v": value})
+        for kind, (sql, value) in samples.items():
+            plan = conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"), {"t": tenant, "v": value})
             print(f"-- {kind}: {value}", file=sys.stderr)
             for line in plan:
                 print("   " + line[0], file=sys.stderr)
