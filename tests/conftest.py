@@ -93,7 +93,8 @@ def container(test_env: TestEnv, clock: FakeClock):
                         hold_max_seats_per_client=0, order_rate_limit_per_minute=0,
                         order_rate_limit_per_address_per_minute=0,
                         trusted_proxy_hops=1,  # in-process calls stand for the stack behind its edge
-                        staff_argon2_time_cost=1, staff_argon2_memory_kib=1024)  # cheap hashes for tests
+                        staff_argon2_time_cost=1, staff_argon2_memory_kib=1024,  # cheap hashes for tests
+                        staff_login_rate_limit_per_address_per_minute=0)
     c = Container(settings, clock=clock)
     use_container(c)
     yield c

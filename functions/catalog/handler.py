@@ -82,6 +82,7 @@ class SeatView(BaseModel):
     x: float
     y: float
     category: str
+    accessible: bool = Field(default=False, description="a wheelchair place")
     status: SeatStatus
 
 

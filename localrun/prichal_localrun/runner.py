@@ -237,7 +237,9 @@ def serve(args: argparse.Namespace, stack: list[Path], functions: list[FunctionS
     gateway: subprocess.Popen[bytes] | None = None
     threads: list[threading.Thread] = []
     mail: MailSink | None = None
+    stubs: list = []
     try:
+        stubs = start_supplier_stubs()
         s3 = start_s3(preexec_fn=PREEXEC)
         mail = prepare_mail()  # the address goes to the gateway's environment; the sink's thread starts later
         gateway = start_gateway(stack, args.port, args.workers, args.threads)
@@ -247,7 +249,12 @@ def serve(args: argparse.Namespace, stack: list[Path], functions: list[FunctionS
                 cron.start()
                 threads.append(cron)
             threads += start_consumers(functions, url, stop, config)
+            if "supplier-sync" in cron.schedules:  # the operators' sailings now, not at the next 5 minutes
+                threading.Thread(target=cron.fire, args=("supplier-sync",), name="first-supplier-sync",
+                                 daemon=True).start()
             print(banner(url, functions, s3, config.exchange, stack, mail, config.internal_token), flush=True)
+            for stub in stubs:
+                print(f"  supplier   {stub.name} stub at {stub.url}   (POST {stub.url}/_control)", flush=True)
         while not stop.wait(0.5):
             dead = [name for name, process in (("gateway", gateway), ("moto S3 server", s3.process))
                     if process is not None and process.poll() is not None]
@@ -269,7 +276,32 @@ def serve(args: argparse.Namespace, stack: list[Path], functions: list[FunctionS
             s3.stop()
         if mail is not None:
             mail.stop()
+        for stub in stubs:
+            stub.stop()
         log.info("stopped")
+
+
+def start_supplier_stubs() -> list:
+    """The boat operators' stub servers (prichal_sandbox.suppliers) at ASTRA_STUB_URL and
+    NEVA_STUB_URL's ports, unless SUPPLIER_STUBS=off (e.g. run by hand with
+    ``python -m prichal_sandbox.suppliers``). A port in use is logged and skipped."""
+    if os.environ.get("SUPPLIER_STUBS", "on").lower() in ("off", "0", "false"):
+        return []
+    try:
+        from prichal_sandbox.suppliers import StubServer
+    except ModuleNotFoundError:
+        log.warning("prichal_sandbox is not installed: no supplier stubs")
+        return []
+    from prichal.config import get_settings
+
+    settings, started = get_settings(), []
+    for name, url in (("astra", settings.astra_stub_url), ("neva", settings.neva_stub_url)):
+        port = urlsplit(url).port or 80
+        try:
+            started.append(StubServer(name, port).start())
+        except OSError as exc:
+            log.warning("the %s stub cannot listen on %s: %s", name, port, exc)
+    return started
 
 
 def point_functions_at_this_gateway(port: int) -> None:

@@ -188,12 +188,22 @@ def _sailing(conn: Connection, tenant_id: str, ids: DemoIds, program_id: str, ve
     return {"id": sailing_id, "departs_at": departs_at, "seating": seating}
 
 
+def demo_supplier_accounts(conn: Connection, tenant_id: str) -> None:
+    """The demo tenant also sells one Astra Marine and one Neva Travel program, from the
+    sandbox's stub servers (``make run`` starts them; supplier-sync brings their sailings)."""
+    _scope(conn, tenant_id)
+    for supplier in ("astra_marine", "neva_travel"):
+        conn.execute(insert(t.supplier_accounts).values(tenant_id=tenant_id, supplier=supplier, mode="stub")
+                     .on_conflict_do_nothing())
+
+
 def seed_demo(database_url: str | None = None) -> DemoIds:
     """Seed (or top up) the demo tenant in the configured database."""
     engine = make_owner_engine(database_url or get_settings().database_url)
     try:
         with engine.begin() as conn:
             ids = build_demo(conn)
+            demo_supplier_accounts(conn, ids.tenant_id)
     finally:
         engine.dispose()
     log.info("demo tenant ready", extra={"tenant": ids.slug, "sailings": len(ids.sailings)})

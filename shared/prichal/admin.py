@@ -12,6 +12,9 @@
     python -m prichal.admin dead-letters issue-documents [--replay] [--limit 100]
     python -m prichal.admin storefront-key <slug> [--rotate]     # the key a storefront signs client ids with
     python -m prichal.admin staff-user <slug> --email E --name N [--role admin]   # staff: see prichal.cli_staff
+    python -m prichal.admin tenant-onboard <slug> --name ... [--file tenant.json]   # see prichal.cli_tenants
+    python -m prichal.admin seatmap-import <slug> <vessel id> map.json [--publish]  # see prichal.cli_seatmaps
+    python -m prichal.admin supplier-account <slug> astra_marine --mode real   # operators: prichal.cli_suppliers
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
 OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
@@ -50,7 +53,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_staff
+from prichal import cli_seatmaps, cli_staff, cli_suppliers, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -100,16 +103,27 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("--replay", action="store_true", help="send them back to the function's queue")
     dead.add_argument("--limit", type=int, default=100)
     cli_staff.add_commands(commands)
+    cli_tenants.add_commands(commands)
+    cli_seatmaps.add_commands(commands)
+    cli_suppliers.add_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in cli_staff.COMMANDS:
+    if args.command in cli_staff.COMMANDS or args.command in cli_tenants.COMMANDS:
         from prichal.bootstrap import container
 
-        return cli_staff.run(args, container())
+        return (cli_staff if args.command in cli_staff.COMMANDS else cli_tenants).run(args, container())
+    if args.command in cli_seatmaps.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_seatmaps.run(args, container())
+    if args.command in cli_suppliers.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_suppliers.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

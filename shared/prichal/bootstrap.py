@@ -13,26 +13,37 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from prichal.adapters.db.engine import make_app_engine
+from prichal.adapters.db.engine import make_app_engine, make_owner_engine
+from prichal.adapters.db.staff_repository import Audit
+from prichal.adapters.db.tenant_admin_repository import TenantAdminUnit
 from prichal.adapters.db.tenant_directory import TenantDirectory
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.object_storage import ObjectStorage
 from prichal.adapters.passwords import Argon2Passwords
 from prichal.adapters.payments.base import PaymentProvider
-from prichal.adapters.payments.registry import account_for, client_for, webhook_allowlist
+from prichal.adapters.payments.registry import (
+    YOOKASSA_KEYS,
+    accepted_providers,
+    account_for,
+    client_for,
+    webhook_allowlist,
+)
 from prichal.adapters.rabbitmq import EventPublisher
-from prichal.adapters.redis_holds import RedisHoldStore
+from prichal.adapters.redis_catalog import CatalogGenerations
+from prichal.adapters.redis_holds import RedisHoldStore, epoch_ms
 from prichal.adapters.smtp_mailer import SmtpMailer
 from prichal.adapters.templates import Templates
-from prichal.config import Settings, get_settings
+from prichal.config import Settings, get_settings, read_secret
 from prichal.domain.errors import Unavailable
 from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
+from prichal.domain.suppliers import SupplierAccount
+from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import TicketSigner, parse_private_key
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.edge import EdgePolicy
@@ -41,9 +52,12 @@ from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
 from prichal.services.attention_queue import AttentionQueue
+from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
+from prichal.services.catalog_admin import CatalogAdmin
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
+from prichal.services.crm_sla import CrmSla
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.inventory import Inventory
@@ -55,7 +69,15 @@ from prichal.services.payments import PaymentService
 from prichal.services.refund_notices import RefundNotices
 from prichal.services.refunds import RefundService
 from prichal.services.request_limits import RequestLimit
+from prichal.services.seat_maps import SeatMapService
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
+from prichal.services.staff_users import StaffUsers
+from prichal.services.supplier_orders import SupplierOrders
+from prichal.services.supplier_port import SaleReversal, SupplierClient
+from prichal.services.supplier_reconciliation import SupplierReconciliation
+from prichal.services.supplier_refunds import RefundsBridge
+from prichal.services.supplier_sync import SupplierSync, SyncPolicy
+from prichal.services.tenant_onboarding import TenantOnboarding
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
@@ -73,6 +95,11 @@ class MailNotConfigured(Unavailable):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def audit_log(conn: Connection, tenant_id: str | None) -> Audit:
+    """The staff audit log of a tenant on ``conn`` (the staff module's, the one audit log)."""
+    return Audit(conn, tenant_id)
 
 
 @dataclass
@@ -116,13 +143,24 @@ class Container:
 
     @cached_property
     def catalog_reader(self) -> CatalogReader:
-        return CatalogReader(self.uow, self.settings.catalog_cache_seconds)
+        return CatalogReader(self.uow, self.settings.catalog_cache_seconds, self.catalog_generations.current)
+
+    @cached_property
+    def catalog_generations(self) -> CatalogGenerations:
+        return CatalogGenerations(self.redis, self.settings.redis_prefix)
 
     @cached_property
     def holds(self) -> HoldService:
         return HoldService(self.uow, self.hold_store, self.catalog_reader, self.hold_policy,
                            (self.settings.hold_rate_limit_per_minute,
                             self.settings.hold_rate_limit_per_address_per_minute), self.now)
+
+    @cached_property
+    def seat_maps(self) -> SeatMapService:
+        return SeatMapService(uow=self.uow, store=self.hold_store, inventory=self.inventory, holds=self.holds,
+                              catalog=self.catalog_reader, clock=self.now,
+                              import_max_bytes=self.settings.seatmap_import_max_bytes,
+                              catalog_changed=self.catalog_generations.bump)
 
     @cached_property
     def order_limit(self) -> RequestLimit:
@@ -227,6 +265,39 @@ class Container:
                              email_lease=timedelta(seconds=s.email_lease_seconds)),
             self.now)
 
+    # --- boat operators ------------------------------------------------------------------
+    def supplier_client(self, account: SupplierAccount) -> SupplierClient:
+        """A client per account, kept per process (its connection pool; breakers are shared anyway)."""
+        from prichal.adapters.suppliers.registry import client_for
+
+        client = self._supplier_clients.get(account)
+        if client is None:
+            client = self._supplier_clients[account] = client_for(account, self.settings)
+        return client
+
+    @cached_property
+    def _supplier_clients(self) -> dict[SupplierAccount, SupplierClient]:
+        return {}
+
+    @cached_property
+    def supplier_reversal(self) -> SaleReversal:
+        return RefundsBridge(self)
+
+    @cached_property
+    def supplier_sync(self) -> SupplierSync:
+        s = self.settings
+        return SupplierSync(self.uow, self.supplier_client, self.supplier_reversal, self.now,
+                            SyncPolicy(s.supplier_near_days, s.supplier_season_days,
+                                       timedelta(seconds=s.supplier_season_interval_seconds)))
+
+    @cached_property
+    def supplier_orders(self) -> SupplierOrders:
+        return SupplierOrders(self.uow, self.supplier_client, self.supplier_reversal, self.now,
+                              self.settings.supplier_push_max_attempts)
+
+    @cached_property
+    def supplier_reconciliation(self) -> SupplierReconciliation:
+        return SupplierReconciliation(self.uow, self.supplier_client, self.now)
     @cached_property
     def order_search(self) -> OrderSearch:
         return OrderSearch(uow=self.uow, ticket_id_of_code=self._ticket_id_of_code)
@@ -259,15 +330,61 @@ class Container:
         return Argon2Passwords(s.staff_argon2_time_cost, s.staff_argon2_memory_kib, s.staff_argon2_parallelism)
 
     @cached_property
-    def staff_auth(self) -> StaffAuth:
+    def staff_policy(self) -> StaffAuthPolicy:
         s = self.settings
-        policy = StaffAuthPolicy(
+        return StaffAuthPolicy(
             session_ttl=timedelta(seconds=s.staff_session_ttl_seconds),
             session_idle=timedelta(seconds=s.staff_session_idle_seconds),
             api_token_days=s.staff_api_token_days, api_token_max_days=s.staff_api_token_max_days,
             max_failures=s.staff_login_max_failures, lockout=timedelta(seconds=s.staff_login_lockout_seconds),
             password_min_length=s.staff_password_min_length)
-        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=policy, now=self.now)
+
+    @cached_property
+    def staff_login_limit(self) -> RequestLimit:
+        per_address = self.settings.staff_login_rate_limit_per_address_per_minute
+        return RequestLimit(self.hold_store, "staff-login", per_address, per_address)
+
+    @cached_property
+    def staff_auth(self) -> StaffAuth:
+        return StaffAuth(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(uow=self.uow, now=self.now)
+
+    @cached_property
+    def crm_sla(self) -> CrmSla:
+        return CrmSla(cases=self.cases, attention=self.attention_queue, p95_ms=self.settings.crm_slo_p95_ms,
+                      p99_ms=self.settings.crm_slo_p99_ms, now=self.now)
+
+    @cached_property
+    def staff_users(self) -> StaffUsers:
+        return StaffUsers(uow=self.uow, passwords=self.passwords, policy=self.staff_policy, now=self.now)
+
+    @cached_property
+    def owner_engine(self) -> Engine:
+        """The schema owner's engine: tenants and their hosts are written only by onboarding."""
+        return make_owner_engine(self.settings.database_url)
+
+    @cached_property
+    def tenant_onboarding(self) -> TenantOnboarding:
+        return TenantOnboarding(
+            unit=lambda: TenantAdminUnit(self.owner_engine, audit_log),
+            secret_found=lambda name: read_secret(name, bundle=YOOKASSA_KEYS) is not None,
+            accepted_providers=accepted_providers(self.settings),
+            forget=lambda tenant: self.tenant_resolver.forget())
+
+    @cached_property
+    def catalog_admin(self) -> CatalogAdmin:
+        return CatalogAdmin(uow=self.uow, invalidate=lambda tenant_id, sailing_ids: self.catalog_generations.bump(
+            tenant_id), cancel_sailing=self._cancel_sailing, held_seats=self._held_seats, clock=self.now)
+
+    def _held_seats(self, tenant_id: str, sailing_id: str) -> set[str]:
+        return set(self.hold_store.held_seats(tenant_id, sailing_id, epoch_ms(self.now())))
+
+    def _cancel_sailing(self, tenant: Tenant, sailing_id: str, actor: Any, reason: str) -> Any:
+        """The refund service's cancellation path (built only when a sailing is cancelled)."""
+        return self.refunds.cancel_sailing(tenant, sailing_id, actor, reason)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]
@@ -275,6 +392,8 @@ class Container:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "owner_engine" in self.__dict__:
+            self.owner_engine.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
         if "publisher" in self.__dict__:

@@ -241,6 +241,9 @@ class Settings(BaseSettings):
     tenant_cache_seconds: float = 30.0
     catalog_cache_seconds: float = 10.0
     seat_status_cache_seconds: float = 5.0
+    # --- seat-map editor (admin function) ------------------------------------------
+    # The largest seat-map file imported (bytes; the edge's MAX_BODY_BYTES caps uploads too).
+    seatmap_import_max_bytes: int = 1024 * 1024
 
     # --- payments: the sandbox provider (the mock-payments function) -----------------
     # The secret every caller of the sandbox must present as the Basic auth password (any
@@ -253,6 +256,30 @@ class Settings(BaseSettings):
     mock_payments_notify_url: str = (
         "http://127.0.0.1:8080/function/payment-webhook/mock/{shop_id}/{webhook_token}")
 
+    # --- boat operators (supplier-sync, supplier-orders) ------------------------------
+    # Every call to an operator: this long per attempt, this many attempts with doubling
+    # waits, then the circuit counts a failure; that many in a row open it for a while.
+    supplier_timeout_seconds: float = Field(default=5.0, gt=0)
+    supplier_attempts: int = Field(default=3, ge=1)
+    supplier_backoff_seconds: float = Field(default=0.2, ge=0)
+    supplier_circuit_failures: int = Field(default=5, ge=1)
+    supplier_circuit_open_seconds: float = Field(default=30.0, gt=0)
+    # Catalog sync: the next days at every cron run, the season horizon at most this often.
+    supplier_near_days: int = Field(default=3, ge=1)
+    supplier_season_days: int = Field(default=120, ge=1)
+    supplier_season_interval_seconds: int = 3600
+    supplier_reconcile_interval_seconds: int = 24 * 3600
+    # A sale the operator has not taken after this many deliveries of order.paid is refunded.
+    supplier_push_max_attempts: int = Field(default=5, ge=1)
+    # Defaults of accounts that name no URL (real mode: the operators' APIs; stub mode: the
+    # sandbox's stub servers, see prichal_sandbox.suppliers). ASTRA_USE_STUB / NEVA_USE_STUB
+    # choose the mode of accounts created without one (``admin suppliers``).
+    astra_use_stub: bool = True
+    astra_base_url: str = "https://api.astra-marine.ru/api"
+    astra_stub_url: str = "http://127.0.0.1:8091/astra"
+    neva_use_stub: bool = True
+    neva_base_url: str = "https://api.neva.travel/v1"
+    neva_stub_url: str = "http://127.0.0.1:8092/neva"
     # --- staff of the back offices (prichal.services.staff_auth) --------------------------
     # A login session's bearer token lives at most this long, and ends sooner when unused
     # for the idle time (the check is accurate to a minute: last use is written once a minute).
@@ -265,10 +292,18 @@ class Settings(BaseSettings):
     staff_login_max_failures: int = Field(default=5, gt=0)
     staff_login_lockout_seconds: int = Field(default=15 * 60, gt=0)
     staff_password_min_length: int = Field(default=12, ge=8)
+    # Login attempts per minute from one client address, whatever the e-mail (password
+    # spraying over many users, which the per-user lockout does not see); 0 = no limit.
+    staff_login_rate_limit_per_address_per_minute: int = Field(default=30, ge=0)
     # argon2id cost (RFC 9106's second recommendation: 64 MiB, 3 passes); tests lower it.
     staff_argon2_time_cost: int = Field(default=3, ge=1)
     staff_argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     staff_argon2_parallelism: int = Field(default=1, ge=1)
+
+    # --- the CRM ---------------------------------------------------------------------------
+    # Its SLO (DESIGN.md): GET /function/crm/sla compares its own latency percentiles with them.
+    crm_slo_p95_ms: float = Field(default=800.0, gt=0)
+    crm_slo_p99_ms: float = Field(default=1500.0, gt=0)
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"

@@ -22,8 +22,8 @@ from prichal.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 K3S = ROOT / "k3s"
 # Secrets that are no setting: bundles of per-tenant keys the code looks up by name with
-# prichal.config.read_secret (a tenant's YooKassa key).
-BUNDLES = {"yookassa-keys"}
+# prichal.config.read_secret (a tenant's YooKassa key; the boat operators' keys).
+BUNDLES = {"yookassa-keys", "supplier-keys"}
 
 
 def _load_generator() -> Any:
@@ -156,7 +156,9 @@ def test_the_bundles_are_the_ones_the_code_reads() -> None:
     from prichal.adapters.payments.registry import YOOKASSA_KEYS
 
     documents = (ROOT / "functions" / "documents" / "handler.py").read_text()
-    assert YOOKASSA_KEYS in BUNDLES and all(f'bundle="{b}"' in documents for b in BUNDLES - {YOOKASSA_KEYS})
+    suppliers = (ROOT / "shared" / "prichal" / "adapters" / "suppliers" / "registry.py").read_text()
+    assert YOOKASSA_KEYS in BUNDLES and 'bundle="supplier-keys"' in suppliers
+    assert all(f'bundle="{b}"' in documents for b in BUNDLES - {YOOKASSA_KEYS, "supplier-keys"})
     assert "crm-token" not in documents  # staff come with staff tokens (prichal.entrypoints.staff)
 
 

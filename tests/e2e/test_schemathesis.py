@@ -41,8 +41,8 @@ from tests.e2e.gateway_harness import (
     sandbox_env,
 )
 
-FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
-             "expire-holds", "outbox-relay", "issue-documents")
+FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
+             "expire-holds", "outbox-relay", "issue-documents", "admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SANDBOX_SECRET = "sandbox-secret"  # the runtime's development default
 # Fuzzing examples per operation (the coverage phase adds its own fixed cases); a deeper run
@@ -130,8 +130,16 @@ def runtime(test_env) -> Iterator[Runtime]:
     port = free_port()
     env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS,
            "HOLD_RATE_LIMIT_PER_MINUTE": "100000", "HOLD_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "100000"}
+    staff = _staff_tokens(demo.tenant_id)
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
-        yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()))
+        yield Runtime(url, demo.slug, _real_data(url, demo, day.isoformat()), *staff)
+
+
+def _staff_tokens(tenant_id: str) -> tuple[str, str]:
+    """A tenant admin's token and a platform admin's, as the CLI makes them."""
+    from tests.staff_support import staff_token
+
+    return staff_token(tenant_id, "admin"), staff_token(None, "platform_admin")
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,8 @@ class Runtime:
     url: str
     tenant: str
     real: Real
+    admin_token: str = ""  # the fuzz tenant's admin (admin's catalog routes)
+    platform_token: str = ""  # a platform admin (admin's /tenants routes)
 
 
 HOLD_SEAT = "main-C-3"
@@ -238,8 +248,15 @@ def _credentials(case: schemathesis.Case, runtime: Runtime) -> dict[str, str]:
     elif "sandboxShop" in schemes:
         shop = "fuzz-faults" if case.operation.label.endswith("/sandbox/faults") else runtime.tenant
         headers["Authorization"] = "Basic " + b64encode(f"{shop}:{SANDBOX_SECRET}".encode()).decode()
+    elif "staffToken" in schemes and case.operation.label.startswith(("GET /function/admin", "POST /function/admin",
+                                                                         "PATCH /function/admin",
+                                                                         "DELETE /function/admin")):
+        platform = "/function/admin/tenants" in case.operation.label
+        headers["Authorization"] = f"Bearer {runtime.platform_token if platform else runtime.admin_token}"
     elif "orderToken" in schemes and (case.path_parameters or {}).get("order_id") == runtime.real.order_id:
         headers["Authorization"] = f"Bearer {runtime.real.access_token}"
+    elif "staffToken" in schemes and not case.operation.label.endswith("/logout"):  # logout would end it
+        headers["Authorization"] = f"Bearer {runtime.admin_token}"
     return headers
 
 

@@ -133,7 +133,9 @@ def test_the_seatmap_cache_does_not_outlive_the_sales_close(container, demo, clo
     departs_at = next(s["departs_at"] for s in demo.sailings if s["id"] == sailing)
     clock.now = departs_at - timedelta(minutes=10, seconds=2)
     assert _seatmap(demo, sailing)["sale_status"] == "on_sale"
-    version = container.hold_store.seatmap_version(demo.tenant_id, sailing)
+    # the rendered map is cached under the catalog generation and the sailing's seat version
+    version = (f"{container.catalog_reader.generation(demo.tenant_id)}."
+               f"{container.hold_store.seatmap_version(demo.tenant_id, sailing)}")
     ttl = container.redis.pttl(f"{container.settings.redis_prefix}t:{demo.tenant_id}:{{sail:{sailing}}}:seatmap:"
                                f"{version}")
     assert 0 < ttl <= 2000

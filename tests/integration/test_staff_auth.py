@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -85,8 +86,9 @@ def test_a_token_of_another_tenant_is_unknown_here(container, demo, other_demo):
 
 
 def test_a_platform_admin_acts_on_any_tenant_and_on_the_platform(container, demo, other_demo):
-    staff_user(None, "platform_admin", email="ops@prichal.test")
-    login = container.staff_auth.login(None, "OPS@prichal.test", PASSWORD, "198.51.100.1")
+    ops = f"ops-{uuid.uuid4().hex[:8]}@prichal.test"  # platform admins are one list for every test
+    staff_user(None, "platform_admin", email=ops)
+    login = container.staff_auth.login(None, ops.upper(), PASSWORD, "198.51.100.1")
     assert login.token.startswith("pps.") and login.principal.tenant_id is None
     for slug in (demo.slug, other_demo.slug):
         for permission in Permission:
@@ -277,8 +279,9 @@ def test_the_cli_creates_the_first_admin_and_issues_and_revokes_tokens(container
     assert admin(["staff-user", demo.slug, "--email", "bad", "--name", "X", "--no-password"]) == 2
 
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert admin(["platform-admin", "--email", "root@prichal.test", "--name", "Root", "--password-stdin"]) == 0
-    assert container.staff_auth.login(None, "root@prichal.test", PASSWORD).principal.role is Role.PLATFORM_ADMIN
+    root = f"root-{uuid.uuid4().hex[:8]}@prichal.test"
+    assert admin(["platform-admin", "--email", root, "--name", "Root", "--password-stdin"]) == 0
+    assert container.staff_auth.login(None, root, PASSWORD).principal.role is Role.PLATFORM_ADMIN
     with pytest.raises(SystemExit):
         admin(["staff-user", "no-such-tenant", "--email", "a@b.test", "--name", "A", "--no-password"])
 

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from tests.support import load_function
 
-FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "hello",
-             "expire-holds", "outbox-relay", "issue-documents")
+FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
+             "expire-holds", "outbox-relay", "issue-documents", "admin", "supplier-sync", "supplier-orders")
 NO_CONTENT = {"204", "303"}
 
 

@@ -33,3 +33,12 @@ class TtlCache(Generic[V]):
             if len(self._data) >= self._max:
                 self._data.clear()
             self._data[key] = (time.monotonic() + self._ttl, value)
+
+    def clear(self) -> None:
+        """Forget everything (after a change this process made itself)."""
+        with self._lock:
+            self._data.clear()
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._data.pop(key, None)

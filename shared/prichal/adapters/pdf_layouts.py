@@ -189,6 +189,9 @@ class BuiltinLayouts:
                  ("Место", _e(ticket["seat"] or "свободная рассадка"), CELL_BIG),
                  ("Тариф", _e(ticket["tariff"]), CELL), ("Цена", price, CELL),
                  ("Заказ", f"№ {_e(order['number'])} от {_e(order['date'])}, {_e(c['buyer'].name)}", CELL)]
+        if ticket.get("supplier_code"):  # the boat operator checks its own code at boarding
+            number = f" (билет {_e(ticket['supplier_ticket_number'])})" if ticket.get("supplier_ticket_number") else ""
+            facts.append(("Код оператора", _e(ticket["supplier_code"]) + number, CELL_BIG))
         qr_size = 48 * mm
         text_width = width - qr_size - 5 * mm
         details = [Paragraph(_e(ticket["program"]), BIG),

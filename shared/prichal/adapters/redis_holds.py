@@ -416,6 +416,16 @@ class RedisHoldStore:
                 live[seat.decode()] = int(expires)
         return live
 
+    def seat_claims(self, tenant_id: str, sailing_id: str, now_ms: int) -> dict[str, tuple[str, int]]:
+        """Live seat holds of a sailing: seat id -> (hold token, expiry in ms)."""
+        raw = self._redis.hgetall(self._key(tenant_id, sailing_id, "seats"))
+        live = {}
+        for seat, value in raw.items():
+            token, _, expires = value.decode().partition("|")
+            if int(expires) > now_ms:
+                live[seat.decode()] = (token, int(expires))
+        return live
+
     def live_holds(self, tenant_id: str, sailing_ids: list[str], now_ms: int) -> dict[str, LiveHolds]:
         """What is held right now per sailing (seat ids and free places), in one round trip."""
         pipe = self._redis.pipeline(transaction=False)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from .errors import InvalidInput, SalesClosed
 from .seating import Seating
@@ -27,6 +28,7 @@ class TicketType(enum.StrEnum):
 class SaleStatus(enum.StrEnum):
     """Whether a sailing can be sold now: the one answer the catalog shows and a hold obeys."""
 
+    NOT_YET_ON_SALE = "not_yet_on_sale"  # the sailing's sales open later
     ON_SALE = "on_sale"
     SALES_CLOSED = "sales_closed"  # boarding: sales stop shortly before departure
     DEPARTED = "departed"
@@ -68,10 +70,19 @@ class Sailing:
     status: SailingStatus
     places_sold: int
     places_held: int
+    # set by the admin: sales open then (None: at once) and close then (None: the boarding
+    # rule); a close later than the boarding rule never keeps sales open past it
+    sales_open_at: datetime | None = None
+    sales_closed_at: datetime | None = None
+
+    def departure_day(self, timezone: str) -> date:
+        """The day of departure in the seller's time zone: the day a tariff must be valid."""
+        return self.departs_at.astimezone(ZoneInfo(timezone)).date()
 
     @property
     def sales_close_at(self) -> datetime:
-        return self.departs_at - SALES_CLOSE_BEFORE_DEPARTURE
+        boarding = self.departs_at - SALES_CLOSE_BEFORE_DEPARTURE
+        return boarding if self.sales_closed_at is None else min(boarding, self.sales_closed_at)
 
     def sale_status(self, now: datetime) -> SaleStatus:
         """Can this sailing be sold at ``now``? The only place that decides it."""
@@ -83,12 +94,18 @@ class Sailing:
             return SaleStatus.DEPARTED
         if now >= self.sales_close_at:
             return SaleStatus.SALES_CLOSED
+        if self.sales_open_at is not None and now < self.sales_open_at:
+            return SaleStatus.NOT_YET_ON_SALE
         return SaleStatus.ON_SALE
 
     def ensure_on_sale(self, now: datetime) -> None:
         status = self.sale_status(now)
         if status is SaleStatus.CANCELLED or status is SaleStatus.COMPLETED:
             raise SalesClosed(f"sailing is {self.status.value}", sailing_id=self.id, sale_status=status.value)
+        if status is SaleStatus.NOT_YET_ON_SALE:
+            raise SalesClosed("sales for this sailing have not opened yet", sailing_id=self.id,
+                              sale_status=status.value, sales_open_at=self.sales_open_at.isoformat()
+                              if self.sales_open_at else None)
         if status is not SaleStatus.ON_SALE:
             raise SalesClosed("sales for this sailing have closed", sailing_id=self.id, sale_status=status.value)
 
@@ -102,6 +119,12 @@ class Tariff:
     name: str
     price: Decimal
     vat_rate: VatRate | None  # None: the tenant's rate
+    valid_from: date | None = None  # days of departure, both inclusive; None: open-ended
+    valid_until: date | None = None
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until)
 
     def applies_to(self, seat_category: str | None) -> bool:
         return self.seat_category is None or self.seat_category == seat_category

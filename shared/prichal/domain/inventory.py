@@ -9,7 +9,9 @@ guarantee that a seat is never sold twice):
                      v  | revived (a late payment, if the seat is still free)
                   released (free again)
 
-``blocked`` is a seat taken out of sale by the seller (``seats.blocked``); it cannot be held.
+``blocked`` is a seat taken out of sale by the seller: in a seat-map version
+(``seats.blocked``, every sailing on it) or on one sailing only (``sailing_seat_blocks``);
+it cannot be held.
 Every move goes through ``SeatState.moved_to``; ``services/inventory.py`` is the one code
 that performs the moves (PostgreSQL and the Redis mirror).
 """

@@ -30,6 +30,7 @@ class Seat:
     y: float
     category: str
     blocked: bool = False
+    accessible: bool = False  # a wheelchair place
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .errors import SalesClosed
 from .vat import VatRate, VatSchedule
 
 
@@ -28,6 +29,13 @@ class Tenant:
     hosts: tuple[str, ...] = ()
     # signs the storefront's client ids (see client_ids.py); a secret, kept out of repr and logs
     storefront_key: str = field(default="", repr=False)
+    # False from onboarding until an admin opens sales with nothing missing (services/tenant_onboarding.py)
+    sales_open: bool = True
+
+    def ensure_selling(self) -> None:
+        """Orders are taken only once the seller has opened sales."""
+        if not self.sales_open:
+            raise SalesClosed("this seller has not opened sales yet", tenant=self.slug)
 
     def vat_rate_on(self, day: date, override: VatRate | None = None) -> VatRate:
         """The VAT rate of a sale on ``day``: a tariff's own rate wins over the tenant's."""

@@ -24,16 +24,22 @@ def bearer_token(request: Request) -> str | None:
     return credential.strip() or None if scheme.lower() == "bearer" else None
 
 
-def require_staff(request: Request, permission: Permission | str) -> StaffActor:
+def current_staff(request: Request) -> StaffActor:
+    """Whoever a valid staff token speaks for, whatever it may do (``/me``, ``/logout``)."""
     token = bearer_token(request)
     if not token:
         raise Unauthenticated("send Authorization: Bearer <staff token> (POST /function/crm/login gives one)")
     tenant_id = request.tenant.id if request.tenant is not None else None
-    principal = container().staff_auth.authenticate(tenant_id, token)
+    return StaffActor(container().staff_auth.authenticate(tenant_id, token), request.client_ip)
+
+
+def require_staff(request: Request, permission: Permission | str) -> StaffActor:
+    actor = current_staff(request)
+    principal = actor.principal
     wanted = Permission(permission)
     if not principal.can(wanted):
         scoped_out = principal.kind == "api" and wanted in ROLE_PERMISSIONS[principal.role]
         why = "this token's scopes do not include it" if scoped_out else f"the role {principal.role} does not have it"
         raise Forbidden(f"{wanted} is needed: {why}", permission=wanted.value)
-    return StaffActor(principal, request.client_ip)
+    return actor
 

@@ -43,3 +43,8 @@ class TenantResolver:
                 return tenant
         raise TenantMissing(f"say which tenant: send the {self._header} header or use a tenant's host name",
                             host=host or None)
+
+    def forget(self) -> None:
+        """Drop every cached tenant of this process (after onboarding changed one)."""
+        self._by_slug.clear()
+        self._by_host.clear()

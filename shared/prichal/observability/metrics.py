@@ -41,3 +41,19 @@ def render() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
+
+# Boat operators (supplier-sync, supplier-orders).
+SUPPLIER_CALLS = Counter("prichal_supplier_calls_total", "Calls to boat operators by outcome",
+                         ["supplier", "method", "outcome"])
+SUPPLIER_CIRCUIT = Gauge("prichal_supplier_circuit_open", "1 while the circuit to an operator is open",
+                         ["supplier"], multiprocess_mode="mostrecent")
+SUPPLIER_SYNC_RUNS = Counter("prichal_supplier_sync_runs_total", "Catalog sync runs by outcome",
+                             ["supplier", "horizon", "outcome"])
+SUPPLIER_SYNC_CHANGES = Counter("prichal_supplier_sync_changes_total", "Sailings created, updated, closed by sync",
+                                ["supplier", "change"])
+SUPPLIER_SYNC_LAST = Gauge("prichal_supplier_sync_last_success_timestamp", "When a sync last finished well",
+                           ["supplier", "horizon"], multiprocess_mode="mostrecent")
+SUPPLIER_ORDERS = Counter("prichal_supplier_orders_total", "Sales pushed to operators by outcome",
+                          ["supplier", "outcome"])
+SUPPLIER_MISMATCHES = Gauge("prichal_supplier_reconciliation_mismatches", "Mismatches found by the last "
+                            "reconciliation", ["supplier"], multiprocess_mode="mostrecent")

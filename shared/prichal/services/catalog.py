@@ -55,9 +55,11 @@ class CatalogService:
         now = self._now()
         with self._uow(tenant.id) as uow:
             found = uow.catalog.sailings_between(start, start + timedelta(days=1), pier_id, program_id)
-            tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}))
+            tariffs = uow.catalog.tariffs(sorted({s.program_id for s in found}), on=day)
             seated = {s.id for s in found if s.seating is Seating.ASSIGNED}
             ticketed = uow.catalog.ticketed_seats_of(sorted(seated))
+            for sailing_id, blocked in uow.catalog.blocked_seats_of(sorted(seated)).items():
+                ticketed[sailing_id] |= blocked  # neither can be bought
             places = uow.catalog.places_taken([s.id for s in found if s.seating is Seating.FREE], now)
         held = self._store.live_holds(tenant.id, sorted(seated), epoch_ms(now))
         sale_day = self._sale_day(tenant)
@@ -112,8 +114,10 @@ class CatalogService:
         now = self._now()
         seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
-            tariffs = uow.catalog.tariffs([sailing.program_id])
+            tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats_of([sailing.id]).get(sailing.id, set()) if seated else set()
+            if seated:
+                ticketed |= uow.catalog.blocked_seats_of([sailing.id])[sailing.id]
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         held = self._store.held_seats(tenant.id, sailing.id, epoch_ms(now)) if seated else {}
         sale_day = self._sale_day(tenant)
@@ -128,7 +132,8 @@ class CatalogService:
         """The seat map with each seat's live status, as JSON bytes (served from a cache
         versioned by every hold change, so it is never staler than the TTL for sales)."""
         sailing = self._catalog.sailing(tenant.id, sailing_id)
-        version = self._store.seatmap_version(tenant.id, sailing.id)
+        # an admin's change (a tariff, the sailing) bumps the generation; a hold, the seat's version
+        version = f"{self._catalog.generation(tenant.id)}.{self._store.seatmap_version(tenant.id, sailing.id)}"
         cached = self._store.cached_seatmap(tenant.id, sailing.id, version)
         if cached is not None:
             return cached
@@ -146,8 +151,9 @@ class CatalogService:
         """The seat map and the moment its first seat hold expires (``None``: no seat holds)."""
         seated = sailing.seating is Seating.ASSIGNED
         with self._uow(tenant.id) as uow:
-            tariffs = uow.catalog.tariffs([sailing.program_id])
+            tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
             ticketed = uow.catalog.ticketed_seats(sailing.id) if seated else {}
+            blocked = uow.catalog.blocked_seats_of([sailing.id])[sailing.id] if seated else set()
             places = 0 if seated else uow.catalog.places_taken([sailing.id], now).get(sailing.id, 0)
         sale_day = self._sale_day(tenant)
         base = {**self._summary(sailing, now), "tariffs": [price_view(t, tenant, sale_day) for t in tariffs]}
@@ -160,7 +166,7 @@ class CatalogService:
         counts = dict.fromkeys(SeatStatus, 0)
         seats = []
         for seat in seat_map.seats.values():
-            if seat.blocked:
+            if seat.blocked or seat.id in blocked:  # in this version, or on this sailing only
                 status = SeatStatus.BLOCKED
             elif ticketed.get(seat.id) == "sold":
                 status = SeatStatus.SOLD
@@ -171,7 +177,8 @@ class CatalogService:
             counts[status] += 1
             seats.append({"id": seat.id, "label": seat_map.label(seat.id), "section": seat.section,
                           "row": seat.row, "number": seat.number,
-                          "x": seat.x, "y": seat.y, "category": seat.category, "status": status.value})
+                          "x": seat.x, "y": seat.y, "category": seat.category, "accessible": seat.accessible,
+                          "status": status.value})
         categories = [
             {"code": c.code, "name": c.name, "color": c.color,
              "prices": [price_view(t, tenant, sale_day) for t in tariffs if t.applies_to(c.code)]}

@@ -159,7 +159,9 @@ class CheckoutService:
             self._check_hold(hold, request, now)
             sailing = self._catalog.sailing(tenant.id, hold.sailing_id)
             sailing.ensure_on_sale(now)
-            lines = self._lines(tenant, sailing, hold, request.items, uow.catalog.tariffs([sailing.program_id]), now)
+            tenant.ensure_selling()
+            tariffs = uow.catalog.tariffs([sailing.program_id], on=sailing.departure_day(tenant.timezone))
+            lines = self._lines(tenant, sailing, hold, request.items, tariffs, now)
             sums = totals(lines)
             _check_payable(sums.total)
             order = Order(

@@ -52,12 +52,19 @@ from prichal.domain.vat import VatRate
 from prichal.observability.metrics import DOCUMENT_EMAILS
 
 from .catalog_reader import CatalogReader
+from .supplier_orders import check_codes_ready
 
 if TYPE_CHECKING:
     from prichal.adapters.pdf_renderer import PdfRenderer
 
 log = logging.getLogger("prichal.documents")
 
+
+
+def _supplier_code(context: dict[str, Any], document: IssuedDocument) -> dict[str, Any]:
+    """The boat operator's own code for the ticket, printed beside ours where it has one."""
+    found = context.get("supplier_codes", {}).get(str(document.ticket_id))
+    return {"supplier_code": found[0], "supplier_ticket_number": found[1]} if found else {}
 
 
 class Mailer(Protocol):
@@ -132,6 +139,8 @@ class DocumentService:
             existing = uow.documents.for_order(order.id)
             if existing:
                 return order, existing, False
+            # an operator's sailing: the e-tickets wait for its confirmation (and its codes)
+            check_codes_ready(uow, order.id, order.sailing_id)
             issued_on = docs.issue_date(order.paid_at, tenant.timezone)
             for planned in docs.plan(order):
                 number = uow.documents.next_number(planned.kind, issued_on.year)
@@ -177,6 +186,7 @@ class DocumentService:
         lines = docs.document_lines(order)
         with self._uow(tenant.id) as uow:  # the tenant's own tariff names, as on the storefront
             tariff_names = {t.id: t.name for t in uow.catalog.tariffs([sailing.program_id])}
+            supplier_codes = uow.suppliers.codes(order.id)
         assert order.paid_at is not None
         return {
             "tenant": tenant, "seller": seller, "brand": tenant.brand,
@@ -187,6 +197,7 @@ class DocumentService:
             "items": order.items, "lines": lines, "vat_lines": docs.vat_summary(lines), "total": order.total,
             "total_words": docs.amount_in_words(order.total),
             "sailing": sailing, "seat_map": seat_map, "zone": zone, "tariff_names": tariff_names,
+            "supplier_codes": supplier_codes,
         }
 
     def _document_context(self, context: dict[str, Any], document: IssuedDocument) -> dict[str, Any]:
@@ -208,7 +219,7 @@ class DocumentService:
                 "tariff": context["tariff_names"].get(item.tariff_id, item.ticket_type),
                 "price": item.price, "vat_label": item.vat_rate.label,
                 "vat_amount": item.vat_amount if item.vat_rate is not VatRate.NONE else None,
-                "code": code}
+                "code": code, **_supplier_code(context, document)}
 
     # --- email -----------------------------------------------------------------------------
     def _email(self, tenant: Tenant, order: Order, seller: Requisites, recorded: list[IssuedDocument],

@@ -107,7 +107,31 @@ class Inventory:
         """free <-> blocked: seats the seller takes out of sale (or puts back)."""
         uow.catalog.set_seats_blocked(seat_map_id, seat_ids, blocked)
 
+    @staticmethod
+    def block_on_sailing(uow: UnitOfWork, sailing_id: str, seat_ids: list[str], reason: str, by: str) -> list[str]:
+        """free -> blocked on one sailing only (crew seats, a broken seat), without a new
+        seat-map version; answers the seats that were not blocked before. The caller has made
+        sure none has a live ticket or hold (``services/seat_maps.py`` decides what a held seat
+        means). ``sold_seats`` counts these rows, so neither a hold reload nor an order takes them."""
+        return uow.seat_maps.add_blocks(sailing_id, seat_ids, reason, by)
+
+    @staticmethod
+    def unblock_on_sailing(uow: UnitOfWork, sailing_id: str, seat_ids: list[str]) -> list[str]:
+        """blocked on one sailing -> free; answers the seats that were blocked."""
+        return uow.seat_maps.remove_blocks(sailing_id, seat_ids)
+
     # --- Redis mirror (after commit) ----------------------------------------------------
+    def mirror_blocks(self, tenant_id: str, sailing_id: str, blocked: list[str], unblocked: list[str]) -> None:
+        """Seats blocked on a sailing join its "taken" set, which every hold script checks
+        (unblocked ones leave it); either way the seat map's version moves, so the storefront
+        shows the change at once."""
+        if blocked:
+            self._store.mark_taken(tenant_id, sailing_id, blocked, taken=True)
+        if unblocked:
+            self._store.mark_taken(tenant_id, sailing_id, unblocked, taken=False)
+        if not blocked and not unblocked:
+            self._store.invalidate_seatmap(tenant_id, sailing_id)
+
     def mirror(self, tenant_id: str, order: Order, change: SeatChange, seat_ids: list[str] | None = None) -> None:
         """Bring Redis's advisory copy in line with an order's committed seat change. Seat
         orders live in the "taken" set; free-seating orders keep their places claim until paid

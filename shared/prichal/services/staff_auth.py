@@ -258,8 +258,10 @@ class StaffAuth:
     def list_tokens(self, tenant_id: str | None, *, kind: str | None = "api",
                     user_id: str | None = None) -> list[dict[str, Any]]:
         """Tokens without their secrets (which are never stored)."""
+        if user_id is not None and not _uuid_like(user_id):
+            return []
         with self._uow(tenant_id or "") as uow:
-            rows = self._repo(uow, tenant_id).list_tokens(kind, user_id if user_id and _uuid_like(user_id) else None)
+            rows = self._repo(uow, tenant_id).list_tokens(kind, user_id)
         return [{k: v for k, v in row.items() if k != "token_hash"} for row in rows]
 
 

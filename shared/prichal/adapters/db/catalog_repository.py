@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from prichal.domain.catalog import Sailing, SailingStatus, Tariff
 from prichal.domain.seating import Seat, SeatCategory, Seating, SeatMap
@@ -13,6 +13,7 @@ from prichal.domain.vat import VatRate
 from .tables import (
     piers,
     programs,
+    sailing_seat_blocks,
     sailings,
     seat_categories,
     seat_holds,
@@ -44,6 +45,7 @@ def _sailing(row) -> Sailing:
         seat_map_id=row.seat_map_id, departs_at=row.departs_at, duration_minutes=row.duration_minutes,
         seating=Seating(row.seating), capacity=row.capacity, status=SailingStatus(row.status),
         places_sold=row.places_sold, places_held=row.places_held,
+        sales_open_at=row.sales_open_at, sales_closed_at=row.sales_close_at,
     )
 
 
@@ -94,30 +96,50 @@ class CatalogRepository:
             sections=sections,
             seats={
                 row.code: Seat(id=row.code, section=row.section, row=row.row_label, number=row.number,
-                               x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked)
+                               x=float(row.x), y=float(row.y), category=row.category, blocked=row.blocked,
+                               accessible=row.accessible)
                 for row in seat_rows
             },
         )
 
-    def tariffs(self, program_ids: list[str]) -> list[Tariff]:
+    def tariffs(self, program_ids: list[str], on: date | None = None) -> list[Tariff]:
+        """Active tariffs of the programs; with ``on`` (a day of departure in the tenant's
+        time zone) only those valid that day."""
         if not program_ids:
             return []
-        rows = self.conn.execute(
-            select(tariffs).where(tariffs.c.program_id.in_(program_ids), tariffs.c.active)
-            .order_by(tariffs.c.program_id, tariffs.c.seat_category, tariffs.c.ticket_type))
+        query = (select(tariffs).where(tariffs.c.program_id.in_(program_ids), tariffs.c.active)
+                 .order_by(tariffs.c.program_id, tariffs.c.seat_category, tariffs.c.ticket_type))
+        if on is not None:
+            query = query.where(or_(tariffs.c.valid_from.is_(None), tariffs.c.valid_from <= on),
+                                or_(tariffs.c.valid_until.is_(None), tariffs.c.valid_until >= on))
         return [
             Tariff(id=row.id, program_id=row.program_id, ticket_type=row.ticket_type,
                    seat_category=row.seat_category, name=row.name, price=row.price,
-                   vat_rate=VatRate(row.vat_rate) if row.vat_rate else None)
-            for row in rows
+                   vat_rate=VatRate(row.vat_rate) if row.vat_rate else None,
+                   valid_from=row.valid_from, valid_until=row.valid_until)
+            for row in self.conn.execute(query)
         ]
 
     def sold_seats(self, sailing_id: str, among: list[str] | None = None) -> set[str]:
+        """Seats that cannot be held or ordered on the sailing: with a live ticket, or
+        blocked on this sailing only (``sailing_seat_blocks``)."""
         query = select(tickets.c.seat_id).where(
             tickets.c.sailing_id == sailing_id, tickets.c.seat_id.is_not(None), tickets.c.status.in_(LIVE_TICKET))
+        blocked = select(sailing_seat_blocks.c.seat_id).where(sailing_seat_blocks.c.sailing_id == sailing_id)
         if among is not None:
             query = query.where(tickets.c.seat_id.in_(among))
-        return set(self.conn.execute(query).scalars())
+            blocked = blocked.where(sailing_seat_blocks.c.seat_id.in_(among))
+        return set(self.conn.execute(query.union(blocked)).scalars())
+
+    def blocked_seats_of(self, sailing_ids: list[str]) -> dict[str, set[str]]:
+        """Seats blocked on one sailing only, per sailing (the map's own blocks are in the map)."""
+        found: dict[str, set[str]] = {sailing_id: set() for sailing_id in sailing_ids}
+        if sailing_ids:
+            rows = self.conn.execute(select(sailing_seat_blocks.c.sailing_id, sailing_seat_blocks.c.seat_id)
+                                     .where(sailing_seat_blocks.c.sailing_id.in_(sailing_ids)))
+            for row in rows:
+                found[row.sailing_id].add(row.seat_id)
+        return found
 
     def ticketed_seats(self, sailing_id: str) -> dict[str, str]:
         """Seats with a live ticket: seat id -> ``reserved`` (awaiting payment) or ``sold``."""

@@ -49,8 +49,11 @@ class StaffRepository:
     def user(self, user_id: str) -> dict[str, Any] | None:
         return self._user(self.conn.execute(select(self.users).where(self.users.c.id == user_id)).first())
 
-    def list_users(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(self.users).order_by(self.users.c.email))
+    def list_users(self, lock: bool = False) -> list[dict[str, Any]]:
+        """Every user by e-mail; ``lock``: until the transaction ends (who stays admin is decided
+        over all of them, so two admins cannot demote each other at once)."""
+        query = select(self.users).order_by(self.users.c.email)
+        rows = self.conn.execute(query.with_for_update() if lock else query)
         return [u for row in rows if (u := self._user(row)) is not None]
 
     def update_user(self, user_id: str, now: datetime, **values: Any) -> bool:

@@ -73,6 +73,8 @@ tenants = Table(
     Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # false until the tenant's readiness list is empty and an admin opens sales (services/tenant_onboarding.py)
+    Column("sales_open", Boolean, nullable=False, server_default=text("true")),
     # signs the storefront's client ids (domain/client_ids.py); random per tenant, never in an API
     Column("storefront_key", Text, nullable=False,
            server_default=text("encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex')")),
@@ -118,6 +120,10 @@ vessels = Table(
     Column("name", Text, nullable=False),
     Column("supplier", Text),
     Column("supplier_ref", Text),
+    Column("capacity", Integer),  # free seating's places; assigned seating counts the seat map
+    # the seat map a new sailing of this vessel uses unless it names one
+    Column("seat_map_id", UUID(as_uuid=False), ForeignKey("seat_maps.id", use_alter=True)),
+    CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_positive"),
 )
 
 seat_maps = Table(
@@ -129,7 +135,25 @@ seat_maps = Table(
     Column("version", Integer, nullable=False),
     Column("name", Text, nullable=False),
     _created(),
+    Column("published_at", DateTime(timezone=True)),  # NULL: published before the editor existed
+    Column("published_by", Text),
     UniqueConstraint("vessel_id", "version", name="uq_seat_maps_vessel_version"),
+)
+
+# The one draft of a vessel's seat map: the editor's document (the seat-map file format)
+# until it is published as the vessel's next version.
+seat_map_drafts = Table(
+    "seat_map_drafts",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("vessel_id", UUID(as_uuid=False), ForeignKey("vessels.id"), nullable=False, unique=True),
+    Column("base_version", Integer),  # the version it was opened from; NULL: drawn from nothing
+    Column("document", JSONB, nullable=False),
+    Column("revision", Integer, nullable=False, server_default=text("1")),  # +1 on every edit
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", Text, nullable=False),
 )
 
 seat_map_sections = Table(
@@ -139,6 +163,11 @@ seat_map_sections = Table(
     Column("code", Text, primary_key=True),  # as in seats.section and the seat ids
     _tenant(),
     Column("name", Text, nullable=False),  # what buyers read: "Главная палуба"
+    # the section's outline on the drawing; NULL: none drawn (maps from before the editor)
+    Column("x", Numeric(9, 2)),
+    Column("y", Numeric(9, 2)),
+    Column("width", Numeric(9, 2)),
+    Column("height", Numeric(9, 2)),
 )
 
 seat_categories = Table(
@@ -164,6 +193,7 @@ seats = Table(
     Column("y", Numeric(8, 2), nullable=False),
     Column("category", Text, nullable=False),
     Column("blocked", Boolean, nullable=False, server_default=text("false")),
+    Column("accessible", Boolean, nullable=False, server_default=text("false")),
     ForeignKeyConstraint(["seat_map_id", "category"], ["seat_categories.seat_map_id", "seat_categories.code"],
                          name="fk_seats_category"),
 )
@@ -178,6 +208,7 @@ programs = Table(
     Column("duration_minutes", Integer, nullable=False),
     Column("supplier", Text),
     Column("supplier_ref", Text),
+    Column("images", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # URLs, in display order
 )
 
 sailings = Table(
@@ -199,6 +230,9 @@ sailings = Table(
     # Free seating: the database guarantee that sold + held never exceeds capacity.
     Column("places_sold", Integer, nullable=False, server_default=text("0")),
     Column("places_held", Integer, nullable=False, server_default=text("0")),
+    # NULL: on sale at once / until the boarding rule (domain/catalog.py) closes it
+    Column("sales_open_at", DateTime(timezone=True)),
+    Column("sales_close_at", DateTime(timezone=True)),
     _created(),
     CheckConstraint("seating IN ('assigned', 'free')", name="seating_kind"),
     CheckConstraint("status IN ('scheduled', 'cancelled', 'completed')", name="status_kind"),
@@ -221,9 +255,25 @@ tariffs = Table(
     Column("price", Numeric(12, 2), nullable=False),
     Column("vat_rate", Text),  # NULL: the tenant's rate on the day of sale
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # days of departure the tariff applies to, both inclusive; NULL: open-ended
+    Column("valid_from", Date),
+    Column("valid_until", Date),
     CheckConstraint("price >= 0", name="price_positive"),
-    UniqueConstraint("program_id", "ticket_type", "seat_category", name="uq_tariffs_kind",
+    CheckConstraint("valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until", name="valid_period"),
+    UniqueConstraint("program_id", "ticket_type", "seat_category", "valid_from", name="uq_tariffs_kind",
                      postgresql_nulls_not_distinct=True),
+)
+
+# Seats out of sale on one sailing only (crew seats, a broken seat), without a new version.
+sailing_seat_blocks = Table(
+    "sailing_seat_blocks",
+    metadata,
+    Column("sailing_id", UUID(as_uuid=False), ForeignKey("sailings.id"), primary_key=True),
+    Column("seat_id", Text, primary_key=True),
+    _tenant(),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("blocked_by", Text, nullable=False),
+    _created(),
 )
 
 seat_holds = Table(
@@ -588,6 +638,115 @@ crm_action_keys = Table(
     _created(),
 )
 
+# --- boat operators (migration 0015) ---------------------------------------------------
+_U = UUID(as_uuid=False)
+
+# A tenant's account with an operator: stub or real, URL, the secret's name (never the secret).
+supplier_accounts = Table(
+    "supplier_accounts",
+    metadata,
+    Column("tenant_id", _U, ForeignKey("tenants.id"), primary_key=True),
+    Column("supplier", Text, primary_key=True),
+    Column("mode", Text, nullable=False),
+    Column("base_url", Text),
+    Column("secret_name", Text),
+    Column("email", Text),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    _created(),
+)
+
+supplier_sync_runs = Table(
+    "supplier_sync_runs",
+    metadata,
+    _id(),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("horizon", Text, nullable=False),  # near | season | reconcile
+    Column("date_from", Date),
+    Column("date_to", Date),
+    Column("status", Text, nullable=False, server_default="running"),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("created", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Integer, nullable=False, server_default=text("0")),
+    Column("closed", Integer, nullable=False, server_default=text("0")),
+    Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+)
+
+# The operator's side of one of our sailings: its booking ids and what it lets us sell.
+supplier_sailings = Table(
+    "supplier_sailings",
+    metadata,
+    Column("sailing_id", _U, ForeignKey("sailings.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("supplier_ref", Text, nullable=False),
+    Column("booking", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("available", Integer),
+    Column("bucket", Text),
+    Column("barcode_required", Boolean, nullable=False, server_default=text("true")),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_reason", Text),
+)
+
+supplier_tariffs = Table(
+    "supplier_tariffs",
+    metadata,
+    Column("tariff_id", _U, ForeignKey("tariffs.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("booking", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+# The sale at the operator, one per order: written before the first call (state first).
+supplier_orders = Table(
+    "supplier_orders",
+    metadata,
+    Column("order_id", _U, ForeignKey("orders.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("supplier", Text, nullable=False),
+    Column("sailing_id", _U, ForeignKey("sailings.id"), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("supplier_order_id", Text),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("fine_amount", Numeric(12, 2)),
+    _created(),
+    Column("registered_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("returned_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The operator's code for one of our tickets (printed on the e-ticket).
+supplier_tickets = Table(
+    "supplier_tickets",
+    metadata,
+    Column("ticket_id", _U, ForeignKey("tickets.id"), primary_key=True),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("order_id", _U, ForeignKey("orders.id"), nullable=False),
+    Column("barcode", Text, nullable=False),
+    Column("ticket_number", Text),
+)
+
+# What the daily reconciliation found: rows for finance, each also an attention flag.
+supplier_mismatches = Table(
+    "supplier_mismatches",
+    metadata,
+    _id(),
+    Column("tenant_id", _U, ForeignKey("tenants.id"), nullable=False),
+    Column("run_id", _U, ForeignKey("supplier_sync_runs.id")),
+    Column("supplier", Text, nullable=False),
+    Column("order_id", _U, ForeignKey("orders.id")),
+    Column("sailing_id", _U, ForeignKey("sailings.id")),
+    Column("ours", Text, nullable=False),
+    Column("theirs", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # --- staff of the back offices (migration 0010; prichal.domain.staff) -------------------
 # A tenant's staff users: the e-mail is stored normalised (trimmed, lower-case); the password
 # only as an argon2 hash. ``failed_logins``/``locked_until``: the lockout after failed logins.
@@ -701,6 +860,81 @@ platform_audit = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     *_audit_columns(),
     Index("ix_platform_audit_at", "at"),
+)
+
+# --- support cases and their SLAs (migration 0010; prichal.domain.sla, services/cases.py) --
+# Deadlines are stored as moments (computed by the domain from the tenant's policy, business
+# hours included), so the queue and the flags are plain comparisons with now. ``next_due``:
+# the deadline the case runs against now (first response, else resolution; NULL when none
+# runs: done, or waiting for the buyer), the queue's order.
+support_cases = Table(
+    "support_cases",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("number", BigInteger, nullable=False),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), index=True),
+    Column("subject", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("priority", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="new"),
+    Column("assignee_id", UUID(as_uuid=False), ForeignKey("staff_users.id"), index=True),
+    Column("buyer_name", Text),
+    Column("buyer_email", Text),
+    Column("buyer_phone", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_due", DateTime(timezone=True), nullable=False),
+    Column("first_response_risk_at", DateTime(timezone=True), nullable=False),
+    Column("first_responded_at", DateTime(timezone=True)),
+    Column("resolution_due", DateTime(timezone=True), nullable=False),
+    Column("resolution_risk_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("waiting_since", DateTime(timezone=True)),
+    Column("paused_seconds", Integer, nullable=False, server_default=text("0")),  # counted time waiting
+    Column("next_due", DateTime(timezone=True)),
+    Column("next_risk_at", DateTime(timezone=True)),
+    Column("created_by", Text),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "number", name="uq_support_cases_number"),
+    CheckConstraint("status IN ('new', 'in_progress', 'waiting_for_buyer', 'resolved', 'closed')",
+                    name="status_known"),
+    CheckConstraint("priority IN ('urgent', 'high', 'normal', 'low')", name="priority_known"),
+    CheckConstraint("channel IN ('phone', 'email', 'chat', 'web', 'messenger', 'other')", name="channel_known"),
+    Index("ix_support_cases_queue", "tenant_id", "next_due", "id"),
+)
+
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    _tenant(),
+    Column("case_id", UUID(as_uuid=False), ForeignKey("support_cases.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),  # buyer: what the buyer wrote/said; reply: to the buyer; note: internal
+    Column("author_type", Text, nullable=False),  # staff | platform | system
+    Column("author_id", Text),
+    Column("author_name", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    _created(),
+    CheckConstraint("kind IN ('buyer', 'reply', 'note')", name="kind_known"),
+)
+
+# A tenant's SLA policy (targets per priority, business hours): prichal.domain.sla.SlaPolicy.to_data.
+case_sla_policies = Table(
+    "case_sla_policies",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("policy", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Per-tenant case numbers, consecutive (as order_numbers).
+case_numbers = Table(
+    "case_numbers",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
 )
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.

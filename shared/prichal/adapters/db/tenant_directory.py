@@ -61,4 +61,5 @@ class TenantDirectory:
             tax_system_code=row["tax_system_code"], refund_policy=row["refund_policy"],
             payment_provider=row["payment_provider"], payment_settings=row["payment_settings"],
             timezone=row["timezone"], hosts=tuple(hosts), storefront_key=row["storefront_key"],
+            sales_open=row["sales_open"],
         )

@@ -6,6 +6,8 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, text
 
+from .case_repository import CaseRepository
+from .catalog_admin_repository import CatalogAdminRepository
 from .catalog_repository import CatalogRepository
 from .crm_repository import ActionKeys, AttentionRepository, CardReader, NoteRepository
 from .document_repository import DocumentRepository
@@ -15,7 +17,9 @@ from .order_repository import OrderRepository
 from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
+from .seat_map_repository import SeatMapRepository
 from .staff_repository import Audit, StaffRepository
+from .supplier_repository import SupplierRepository
 
 _SCOPE = text("SELECT set_config('app.tenant_id', :t, true), set_config('synchronous_commit', :sync, true)")
 
@@ -31,6 +35,7 @@ class UnitOfWork:
 
     conn: Connection
     catalog: CatalogRepository
+    catalog_admin: CatalogAdminRepository
     holds: HoldRepository
     orders: OrderRepository
     order_search: OrderSearchRepository
@@ -41,12 +46,15 @@ class UnitOfWork:
     payments: PaymentRepository
     refunds: RefundRepository
     documents: DocumentRepository
+    seat_maps: SeatMapRepository
+    suppliers: SupplierRepository
     log: OrderLog
     outbox: Outbox
     inbox: Inbox
     staff: StaffRepository  # the tenant's staff users and tokens
     platform_staff: StaffRepository  # platform admins (no tenant)
     audit: Audit
+    cases: CaseRepository
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -61,6 +69,7 @@ class UnitOfWork:
         # holds, which Redis would have forgotten too. Money-moving writes stay durable.
         self.conn.execute(_SCOPE, {"t": self.tenant_id, "sync": "on" if self._durable else "off"})
         self.catalog = CatalogRepository(self.conn, self.tenant_id)
+        self.catalog_admin = CatalogAdminRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
         self.order_search = OrderSearchRepository(self.conn, self.tenant_id)
@@ -71,12 +80,15 @@ class UnitOfWork:
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
+        self.seat_maps = SeatMapRepository(self.conn, self.tenant_id)
+        self.suppliers = SupplierRepository(self.conn, self.tenant_id)
         self.log = OrderLog(self.conn, self.tenant_id)
         self.outbox = Outbox(self.conn, self.tenant_id)
         self.inbox = Inbox(self.conn, self.tenant_id)
         self.staff = StaffRepository(self.conn, self.tenant_id or "")
         self.platform_staff = StaffRepository(self.conn, None)
         self.audit = Audit(self.conn, self.tenant_id or None)
+        self.cases = CaseRepository(self.conn, self.tenant_id)
         return self
 
     def commit(self) -> None:

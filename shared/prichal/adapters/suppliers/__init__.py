@@ -1,0 +1,1 @@
+"""Clients of the boat operators' APIs behind one port (services/supplier_port.py)."""
