@@ -121,6 +121,19 @@ class RefundBody(BaseModel):
                                             description="orders.refund_override only")
 
 
+class RefundAnswer(BaseModel):
+    """The refund service's view of the refund (``services/refunds.py: RefundView``)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    order_id: str
+    status: str = Field(description="requested, pending, succeeded, canceled or failed")
+    amount: Decimal
+    reason: str
+    order_status: str
+    replayed: bool
+
+
 class QueueReason(BaseModel):
     reason: str
     detail: str
@@ -220,7 +233,7 @@ def register(app: FunctionApp) -> None:
         return container().order_actions.clear_attention(request.tenant.id, order_id, actor,
                                                          request.header("Idempotency-Key"), query.reason)
 
-    @app.route("POST", "/orders/{order_id}/refunds", body=RefundBody, status=201,
+    @app.route("POST", "/orders/{order_id}/refunds", body=RefundBody, response=RefundAnswer, status=201,
                errors=(401, 403, 404, 409, 422, 503))
     @describe(security=STAFF, headers=(IDEMPOTENCY_REQUIRED,))
     def refund(request: Request, order_id: str, body: RefundBody) -> dict[str, Any]:
