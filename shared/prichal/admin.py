@@ -15,6 +15,7 @@
     python -m prichal.admin tenant-onboard <slug> --name ... [--file tenant.json]   # see prichal.cli_tenants
     python -m prichal.admin seatmap-import <slug> <vessel id> map.json [--publish]  # see prichal.cli_seatmaps
     python -m prichal.admin supplier-account <slug> astra_marine --mode real   # operators: prichal.cli_suppliers
+    python -m prichal.admin finance-email <slug> finance@seller.ru           # reports: see prichal.cli_reports
 
 The YooKassa secret key is never stored: ``--secret-name`` names the key, an entry of the
 OpenFaaS secret ``yookassa-keys`` (JSON ``{"<name>": "<key>"}`` or ``name=key`` lines), a
@@ -53,7 +54,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from prichal import cli_seatmaps, cli_staff, cli_suppliers, cli_tenants
+from prichal import cli_reports, cli_seatmaps, cli_staff, cli_suppliers, cli_tenants
 from prichal.adapters.db import tables as t
 from prichal.adapters.db.engine import make_owner_engine
 from prichal.adapters.payments.registry import PROVIDERS, accepted_providers
@@ -106,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_tenants.add_commands(commands)
     cli_seatmaps.add_commands(commands)
     cli_suppliers.add_commands(commands)
+    cli_reports.add_commands(commands)
     return parser
 
 
@@ -124,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         from prichal.bootstrap import container
 
         return cli_suppliers.run(args, container())
+    if args.command in cli_reports.COMMANDS:
+        from prichal.bootstrap import container
+
+        return cli_reports.run(args, container())
     if args.command == "dead-letters":
         return _dead_letters(args.function, args.replay, args.limit)
     if args.command == "payments" and args.provider == "yookassa" and not (args.shop_id and args.secret_name):

@@ -68,6 +68,7 @@ from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.refund_notices import RefundNotices
 from prichal.services.refunds import RefundService
+from prichal.services.reports import ReportService, ReportSettings
 from prichal.services.request_limits import RequestLimit
 from prichal.services.seat_maps import SeatMapService
 from prichal.services.staff_auth import StaffAuth, StaffAuthPolicy
@@ -385,6 +386,23 @@ class Container:
     def _cancel_sailing(self, tenant: Tenant, sailing_id: str, actor: Any, reason: str) -> Any:
         """The refund service's cancellation path (built only when a sailing is cancelled)."""
         return self.refunds.cancel_sailing(tenant, sailing_id, actor, reason)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from prichal.adapters.db.report_snapshot import report_snapshot
+
+        s = self.settings
+        return ReportService(
+            self.uow, self.tenants, lambda tenant_id: report_snapshot(self.engine, tenant_id, s.report_db_work_mem),
+            self.storage,
+            self.relay, self.mailer,
+            ReportSettings(max_concurrent=s.report_max_concurrent_jobs, max_period_days=s.report_max_period_days,
+                           link_expiry=timedelta(seconds=s.report_url_expiry_seconds),
+                           email_link_expiry=timedelta(seconds=s.report_email_link_expiry_seconds),
+                           lease=timedelta(seconds=s.report_job_lease_seconds),
+                           max_attempts=s.report_max_attempts, schedule_hour=s.report_schedule_hour,
+                           mail_from=s.report_mail_from),
+            self.now)
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

@@ -159,6 +159,26 @@ class Settings(BaseSettings):
     smtp_from: str = "tickets@prichal.local"
     smtp_timeout_seconds: float = 20.0
 
+    # --- finance reports (report-export) -------------------------------------------------
+    # Jobs of one tenant queued or running at once; one more request is refused (429).
+    report_max_concurrent_jobs: int = 3
+    # The longest period one report may cover, in days.
+    report_max_period_days: int = 366
+    # Download links of finished reports, in API answers and in the scheduled e-mails (<= 7 days).
+    report_url_expiry_seconds: int = 900
+    report_email_link_expiry_seconds: int = 7 * 24 * 3600
+    # A running job that reported no progress for this long is taken over by a redelivery;
+    # a job older than this no longer counts against the concurrency cap.
+    report_job_lease_seconds: int = 900
+    # Attempts of a job when storage is down before it is marked failed.
+    report_max_attempts: int = 3
+    # Local hour of each tenant at which the nightly and monthly reports are requested.
+    report_schedule_hour: int = 3
+    report_mail_from: str = "reports@prichal.local"
+    # PostgreSQL's work_mem in a report's transaction (server memory per sort, not the
+    # function's): the sales register's sort of a million lines stays in memory.
+    report_db_work_mem: str = "512MB"
+
     # --- holds ---------------------------------------------------------------------
     hold_ttl_seconds: int = 15 * 60
     # A hold can be extended, but never to live longer than this from its creation.

@@ -88,7 +88,9 @@ class RunnerProcess:
         self._mail = tempfile.TemporaryDirectory(prefix="prichal-mail-")  # not the developer's own sink folder
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "S3_PORT": str(free_port()),
                     "INTERNAL_TOKEN": INTERNAL_TOKEN, "WEBHOOK_URL_KEY": WEBHOOK_URL_KEY,
-                    "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name, **(env or {})}
+                    "MAIL_SINK_PORT": str(free_port()), "MAIL_SINK_DIR": self._mail.name,
+                    # runtimes run side by side here: a test that wants the operators' stubs starts its own
+                    "SUPPLIER_STUBS": "off", **(env or {})}
         self.args = [sys.executable, "-m", "prichal_localrun", *self.stack_args,
                      "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
         if not (migrate or seed):

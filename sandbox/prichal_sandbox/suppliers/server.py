@@ -37,8 +37,11 @@ class StubServer:
     def __init__(self, name: str, port: int = 0, host: str = "127.0.0.1") -> None:
         self.name = name
         self.state = StubState()
-        self._server: BaseWSGIServer = make_server(host, port, _Prefixed(APPS[name](self.state), f"/{name}"),
-                                                   threaded=True, request_handler=_Quiet)
+        try:
+            self._server: BaseWSGIServer = make_server(host, port, _Prefixed(APPS[name](self.state), f"/{name}"),
+                                                       threaded=True, request_handler=_Quiet)
+        except SystemExit:  # werkzeug prints "Port N is in use" and exits instead of raising
+            raise OSError(f"port {port} is in use") from None
         self._thread: threading.Thread | None = None
 
     @property

@@ -144,6 +144,14 @@ class SailingCanceled(Event):
     canceled_by: str
 
 
+@event
+@dataclass(frozen=True)
+class ReportRequested(Event):
+    type: ClassVar[str] = "report.requested"
+    job_id: str
+    report: str
+    format: str
+
 
 @event
 @dataclass(frozen=True)
@@ -155,6 +163,7 @@ class TicketsResendRequested(Event):
     number: int
     recipient: str
     requested_by: str
+
 
 # --- (de)serialisation ------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ tenants = Table(
     # key itself never lives in the database (see prichal.adapters.payments.registry)
     Column("payment_settings", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("timezone", Text, nullable=False, server_default=text("'Europe/Moscow'")),
+    # where scheduled finance reports are e-mailed as links (NULL: stored, not sent)
+    Column("finance_email", Text),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     # false until the tenant's readiness list is empty and an admin opens sales (services/tenant_onboarding.py)
     Column("sales_open", Boolean, nullable=False, server_default=text("true")),
@@ -935,6 +937,40 @@ case_numbers = Table(
     metadata,
     Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
     Column("last_number", BigInteger, nullable=False),
+)
+
+# One requested report (report-export): parameters, state, progress and the file it made.
+report_jobs = Table(
+    "report_jobs",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("report", Text, nullable=False),  # the exporter's identifier, e.g. sales_register
+    Column("format", Text, nullable=False),  # xlsx | csv | csv-excel
+    Column("parameters", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("status", Text, nullable=False, server_default="queued"),
+    Column("progress", Integer, nullable=False, server_default=text("0")),
+    Column("rows", Integer, nullable=False, server_default=text("0")),
+    Column("total_rows", Integer),
+    Column("requested_by", Text, nullable=False),  # staff:<user id> | schedule
+    # set for scheduled reports: daily:<date> | monthly:<yyyy-mm>; one job per key and tenant
+    Column("schedule_key", Text),
+    Column("email_to", Text),
+    Column("emailed_at", DateTime(timezone=True)),
+    Column("s3_key", Text),
+    Column("size", BigInteger),
+    Column("sha256", Text),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _created(),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_kind"),
+    CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    CheckConstraint("status <> 'done' OR (s3_key IS NOT NULL AND size IS NOT NULL AND sha256 IS NOT NULL)",
+                    name="done_has_file"),
+    UniqueConstraint("tenant_id", "schedule_key", name="uq_report_jobs_schedule_key"),
+    Index("ix_report_jobs_active", "tenant_id", "created_at", postgresql_where=text("status IN ('queued', 'running')")),
 )
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.

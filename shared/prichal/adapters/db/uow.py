@@ -17,6 +17,7 @@ from .order_repository import OrderRepository
 from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
+from .report_repository import ReportJobRepository
 from .seat_map_repository import SeatMapRepository
 from .staff_repository import Audit, StaffRepository
 from .supplier_repository import SupplierRepository
@@ -55,6 +56,7 @@ class UnitOfWork:
     platform_staff: StaffRepository  # platform admins (no tenant)
     audit: Audit
     cases: CaseRepository
+    reports: ReportJobRepository
 
     def __init__(self, engine: Engine, tenant_id: str, durable: bool = True) -> None:
         self._engine = engine
@@ -89,6 +91,7 @@ class UnitOfWork:
         self.platform_staff = StaffRepository(self.conn, None)
         self.audit = Audit(self.conn, self.tenant_id or None)
         self.cases = CaseRepository(self.conn, self.tenant_id)
+        self.reports = ReportJobRepository(self.conn, self.tenant_id)
         return self
 
     def commit(self) -> None:

@@ -13,7 +13,7 @@ from alembic import op
 from prichal.adapters.db.rls import isolate_tenant_table
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
