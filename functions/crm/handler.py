@@ -9,11 +9,12 @@ but login asks ``require_staff`` for its permission.
 from __future__ import annotations
 
 from prichal.bootstrap import function_app
-from prichal.entrypoints import crm_cases, crm_staff
+from prichal.entrypoints import crm_cases, crm_orders, crm_staff
 
 app = function_app("crm", "CRM", "The back office: staff access, orders, support cases and their SLAs.")
 crm_staff.register(app)
 crm_cases.register(app)
+crm_orders.register(app)
 
 handle = app.openfaas_handler
 main = app.functions_framework_target

@@ -1,4 +1,5 @@
-"""issue-documents (RabbitMQ ``order.paid``): e-tickets, invoice and act as PDFs in S3, then the email.
+"""issue-documents (RabbitMQ ``order.paid``, ``order.tickets-resend``): e-tickets, invoice and act as PDFs in S3,
+then the email (again, after an agent's resend).
 
 The connector POSTs the event body here; Knative sends it as a CloudEvent (binary or
 structured mode, ``prichal.entrypoints.cloudevents``). 2xx acks it; a 4xx other than 408/429 means the
@@ -32,7 +33,7 @@ class OrderPaidEvent(BaseModel):
     """The ``order.paid`` event as the connector delivers it (other members are ignored)."""
 
     model_config = ConfigDict(extra="allow")
-    type: Literal["order.paid"]
+    type: Literal["order.paid", "order.tickets-resend"]
     tenant: str = Field(description="the tenant's id (a UUID)")
     data: PaidData
 

@@ -51,15 +51,19 @@ from prichal.entrypoints.tenancy import TenantResolver
 from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
+from prichal.services.attention_queue import AttentionQueue
 from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_admin import CatalogAdmin
 from prichal.services.catalog_reader import CatalogReader
 from prichal.services.checkout import CheckoutService
-from prichal.services.crm_sla import AttentionQueue, CrmSla, FlaggedOrders
+from prichal.services.crm_sla import CrmSla
 from prichal.services.documents import DocumentService, DocumentSettings
 from prichal.services.holds import HoldService
 from prichal.services.inventory import Inventory
+from prichal.services.order_actions import OrderActions
+from prichal.services.order_card import OrderCard
+from prichal.services.order_search import OrderSearch
 from prichal.services.outbox import OutboxRelay
 from prichal.services.payments import PaymentService
 from prichal.services.refund_notices import RefundNotices
@@ -296,6 +300,32 @@ class Container:
     def supplier_reconciliation(self) -> SupplierReconciliation:
         return SupplierReconciliation(self.uow, self.supplier_client, self.now)
     @cached_property
+    def order_search(self) -> OrderSearch:
+        return OrderSearch(uow=self.uow, ticket_id_of_code=self._ticket_id_of_code)
+
+    @cached_property
+    def order_card(self) -> OrderCard:
+        return OrderCard(uow=self.uow, link=self.storage.presigned_get,
+                         link_seconds=self.settings.document_url_expiry_seconds)
+
+    @cached_property
+    def order_actions(self) -> OrderActions:
+        return OrderActions(uow=self.uow, relay=self.relay, refunds=lambda: self.refunds, clock=self.now)
+
+    @cached_property
+    def attention_queue(self) -> AttentionQueue:
+        return AttentionQueue(uow=self.uow, clock=self.now,
+                              refund_pending_alert=timedelta(minutes=self.settings.crm_refund_pending_alert_minutes))
+
+    def _ticket_id_of_code(self, code: str) -> str | None:
+        from prichal.domain.ticket_codes import InvalidTicketCode, verify
+
+        try:
+            return verify(code, self.ticket_signer.public_key).ticket
+        except InvalidTicketCode:
+            return None
+
+    @cached_property
     def passwords(self) -> Argon2Passwords:
         s = self.settings
         return Argon2Passwords(s.staff_argon2_time_cost, s.staff_argon2_memory_kib, s.staff_argon2_parallelism)
@@ -322,12 +352,6 @@ class Container:
     @cached_property
     def cases(self) -> CaseService:
         return CaseService(uow=self.uow, now=self.now)
-
-    @cached_property
-    def attention_queue(self) -> AttentionQueue:
-        """HOOK for the crm-orders branch: its attention queue (``size(tenant)``) replaces this
-        stand-in, which counts the orders flagged ``needs_attention``."""
-        return FlaggedOrders(self.uow)
 
     @cached_property
     def crm_sla(self) -> CrmSla:

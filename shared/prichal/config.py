@@ -214,6 +214,9 @@ class Settings(BaseSettings):
     # cron re-sends unsent refunds and re-reads pending ones untouched for this long.
     refund_batch_size: int = Field(default=50, ge=1, le=1000)
     refund_recheck_after_seconds: int = Field(default=120, ge=0)
+    # CRM orders (issue #10): a refund requested or pending at the provider for longer than
+    # this goes to the attention queue.
+    crm_refund_pending_alert_minutes: int = Field(default=60, ge=1)
     # The sandbox provider (the mock-payments function) speaks the same API.
     mock_payments_api_url: str = "http://127.0.0.1:8080/function/mock-payments/v3"
     # Where notifications may come from, per provider (CIDRs, comma separated). YooKassa

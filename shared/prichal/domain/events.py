@@ -153,6 +153,18 @@ class ReportRequested(Event):
     format: str
 
 
+@event
+@dataclass(frozen=True)
+class TicketsResendRequested(Event):
+    """An agent asked to email an order's tickets again (issue-documents sends them)."""
+
+    type: ClassVar[str] = "order.tickets-resend"
+    order_id: str
+    number: int
+    recipient: str
+    requested_by: str
+
+
 # --- (de)serialisation ------------------------------------------------------------------
 
 def _dump(value: Any) -> Any:

@@ -364,9 +364,11 @@ def _duration(seconds: int) -> str:
 
 
 def _parse_event(message: Any) -> tuple[str, str]:
-    """Tenant and order of an ``order.paid`` message; anything else is a permanent error."""
+    """Tenant and order of an ``order.paid`` message, or of ``order.tickets-resend`` (an agent
+    reset the order's email to pending: the same path sends it again); anything else is a
+    permanent error."""
     event = events.parse(message)
-    if not isinstance(event, events.OrderPaid):
+    if not isinstance(event, events.OrderPaid | events.TicketsResendRequested):
         raise InvalidInput("not an order.paid event", errors=[
             {"loc": ["body", "type"], "type": "value_error", "msg": "expected an order.paid event"}])
     tenant_id = canonical_uuid(str(message.get("tenant", "")))

@@ -579,6 +579,67 @@ email_deliveries = Table(
     CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_kind"),
 )
 
+# --- CRM (migration 0011) ------------------------------------------------------------------
+# What agents search orders by, normalised at write time by a trigger on ``orders``. Read
+# only by its owner through ``prichal_search_orders`` (see migration 0011 for why).
+order_search = Table(
+    "order_search",
+    metadata,
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("sailing_id", UUID(as_uuid=False), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("needs_attention", Boolean, nullable=False, server_default=text("false")),
+    Column("name_search", Text, nullable=False),  # prichal_search_text(customer_name)
+    Column("email_search", Text),  # lower(customer_email)
+    Column("phone_digits", Text),  # prichal_phone_digits(customer_phone): E.164 digits
+)
+
+# Why a person must look at an order: one open row per order and reason.
+order_attention = Table(
+    "order_attention",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False),
+    Column("reason", Text, nullable=False),  # domain/attention.py AttentionReason
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("follow_up_on", Date),
+    Column("raised_by", Text, nullable=False),  # system | staff:<user id> | ...
+    _created(),
+    Column("cleared_at", DateTime(timezone=True)),
+    Column("cleared_by", Text),
+    Index("uq_order_attention_open", "order_id", "reason", unique=True, postgresql_where=text("cleared_at IS NULL")),
+    Index("ix_order_attention_queue", "tenant_id", "created_at", postgresql_where=text("cleared_at IS NULL")),
+)
+
+order_notes = Table(
+    "order_notes",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("order_id", UUID(as_uuid=False), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("author", Text, nullable=False),  # staff user id
+    Column("author_name", Text, nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    _created(),
+)
+
+# Idempotency of staff actions: the first answer to a key is the answer to every retry.
+crm_action_keys = Table(
+    "crm_action_keys",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=False), ForeignKey("tenants.id"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("action", Text, nullable=False),
+    Column("order_id", UUID(as_uuid=False), nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("result", JSONB, nullable=False),
+    _created(),
+)
+
 # --- boat operators (migration 0015) ---------------------------------------------------
 _U = UUID(as_uuid=False)
 
@@ -914,5 +975,5 @@ report_jobs = Table(
 
 # Tables whose rows belong to one tenant and are guarded by row-level security.
 TENANT_TABLES = [
-    t.name for t in metadata.sorted_tables if "tenant_id" in t.c and t.name != "tenant_domains"
+    t.name for t in metadata.sorted_tables if "tenant_id" in t.c and t.name not in ("tenant_domains", "order_search")
 ]

@@ -9,10 +9,12 @@ from sqlalchemy import Connection, Engine, text
 from .case_repository import CaseRepository
 from .catalog_admin_repository import CatalogAdminRepository
 from .catalog_repository import CatalogRepository
+from .crm_repository import ActionKeys, AttentionRepository, CardReader, NoteRepository
 from .document_repository import DocumentRepository
 from .hold_repository import HoldRepository
 from .journal import Inbox, OrderLog, Outbox
 from .order_repository import OrderRepository
+from .order_search_repository import OrderSearchRepository
 from .payment_repository import PaymentRepository
 from .refund_repository import RefundRepository
 from .report_repository import ReportJobRepository
@@ -37,6 +39,11 @@ class UnitOfWork:
     catalog_admin: CatalogAdminRepository
     holds: HoldRepository
     orders: OrderRepository
+    order_search: OrderSearchRepository
+    attention: AttentionRepository
+    notes: NoteRepository
+    action_keys: ActionKeys
+    card: CardReader
     payments: PaymentRepository
     refunds: RefundRepository
     documents: DocumentRepository
@@ -67,6 +74,11 @@ class UnitOfWork:
         self.catalog_admin = CatalogAdminRepository(self.conn, self.tenant_id)
         self.holds = HoldRepository(self.conn, self.tenant_id)
         self.orders = OrderRepository(self.conn, self.tenant_id)
+        self.order_search = OrderSearchRepository(self.conn, self.tenant_id)
+        self.attention = AttentionRepository(self.conn, self.tenant_id)
+        self.notes = NoteRepository(self.conn, self.tenant_id)
+        self.action_keys = ActionKeys(self.conn, self.tenant_id)
+        self.card = CardReader(self.conn, self.tenant_id)
         self.payments = PaymentRepository(self.conn, self.tenant_id)
         self.refunds = RefundRepository(self.conn, self.tenant_id)
         self.documents = DocumentRepository(self.conn, self.tenant_id)
