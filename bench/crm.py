@@ -30,7 +30,7 @@ asserted). The machine may be shared: the JSON says how many CPUs it saw and the
 ``floor`` is a unit of work that runs ``SELECT 1`` in the same mix: what any query costs here.
 
 Query plans chosen (``--explain`` prints them with ANALYZE; the search function runs these
-statements as the projection's owner, see migration 0011):
+statements as the projection's owner, see migration 0016):
 
 - number / ticket / payment: resolved on the RLS tables by equality (``uq_orders_number``,
   ``pk_tickets``, ``uq_documents_number``, ``ix_payments_provider_payment_id``), then the

@@ -215,7 +215,7 @@ def test_a_name_typed_with_double_spaces_is_found(container, owner_engine, demo)
 
 def test_both_steps_of_the_search_function_give_the_same_rows(container, owner_engine, demo, people):
     """A tenant's newest window answers a common fragment, the trigram index a rare one
-    (migration 0011): force each and compare."""
+    (migration 0016): force each and compare."""
     for i in range(6):
         place_order(owner_engine, demo, name=f"Иванов Иван {i}", phone=f"+7 921 000-00-0{i}")
     criteria = [{"name": "%иванов%"}, {"name": "%иван%", "statuses": ["paid"]}, {"phone": "%792100000%"},

@@ -1,4 +1,4 @@
-"""What an agent typed, turned into search criteria (pure; the SQL twin is migration 0011).
+"""What an agent typed, turned into search criteria (pure; the SQL twin is migration 0016).
 
 Normalisation is the same at write time (the ``order_search`` trigger) and here:
 

@@ -1,7 +1,7 @@
 """Order search for agents: one box or explicit fields, newest first, keyset pages.
 
 Names, e-mails and phones are matched by the database's search function on a normalised
-projection (see ``domain/order_search.py`` and migration 0011); order numbers, ticket codes
+projection (see ``domain/order_search.py`` and migration 0016); order numbers, ticket codes
 and numbers and payment ids are resolved to orders first and narrow the same search, so
 every other condition (status, sailing, dates, attention) still applies to them.
 """

@@ -1,6 +1,6 @@
 """Order search: ``prichal_search_orders`` for the fragments, the RLS tables for exact ids.
 
-The search function (migration 0011) answers names, e-mails and phones from the
+The search function (migration 0016) answers names, e-mails and phones from the
 ``order_search`` projection with its trigram indexes; tickets and payments are resolved to
 orders here by equality on the RLS tables (equality is leakproof, so those use their indexes).
 """

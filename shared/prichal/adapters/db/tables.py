@@ -579,9 +579,9 @@ email_deliveries = Table(
     CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_kind"),
 )
 
-# --- CRM (migration 0011) ------------------------------------------------------------------
+# --- CRM (migration 0016) ------------------------------------------------------------------
 # What agents search orders by, normalised at write time by a trigger on ``orders``. Read
-# only by its owner through ``prichal_search_orders`` (see migration 0011 for why).
+# only by its owner through ``prichal_search_orders`` (see migration 0016 for why).
 order_search = Table(
     "order_search",
     metadata,

@@ -21,7 +21,7 @@ production migrations must not need. So:
 
 pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
 
-Revision ID: 0011
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-01
 """
@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from prichal.adapters.db.rls import APP_ROLE, CURRENT_TENANT, isolate_tenant_table
 
-revision = '0011'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
