@@ -40,7 +40,6 @@ from prichal.domain.tenants import Tenant
 from prichal.entrypoints.client_address import address_in, parse_networks
 from prichal.observability.tracing import inject_context
 
-from . import attention
 from .inventory import Inventory
 from .outbox import OutboxRelay
 
@@ -398,7 +397,7 @@ def _account_of(row: Any) -> PaymentAccount:
 def _refund_failed(uow: UnitOfWork, refund_id: str, order_id: str, detail: str) -> None:
     """A refund the provider would not make stays visible for an agent: the attention flag
     ``refund_failed`` (the crm queue's, or the order's column and ``attention.refund_failed``)."""
-    attention.flag(uow, order_id, "refund_failed", f"refund {refund_id} failed: {detail}"[:500],
+    uow.attention.flag(order_id, "refund_failed", f"refund {refund_id} failed: {detail}"[:500],
                    refund_id=refund_id)
 
 

@@ -41,7 +41,6 @@ from prichal.domain.suppliers import (
 )
 from prichal.observability.metrics import SUPPLIER_ORDERS
 
-from . import attention
 from .supplier_port import SaleReversal, SupplierClient
 
 log = logging.getLogger("prichal.supplier_orders")
@@ -199,7 +198,7 @@ class SupplierOrders:
         code = "supplier_rejected" if status is SupplierOrderStatus.REJECTED else "supplier_failed"
         with self._uow(tenant_id) as uow:
             uow.suppliers.update_order(order_id, status=status.value, last_error=reason[:1000])
-            attention.flag(uow, order_id, code, f"{supplier.value}: {reason[:300]}; the buyer is refunded",
+            uow.attention.flag(order_id, code, f"{supplier.value}: {reason[:300]}; the buyer is refunded",
                            supplier=supplier.value)
             uow.commit()
         SUPPLIER_ORDERS.labels(supplier.value, status.value).inc()
@@ -210,7 +209,7 @@ class SupplierOrders:
             log.exception("automatic refund of order %s failed", order_id)
             refunded = False
             with self._uow(tenant_id) as uow:
-                attention.flag(uow, order_id, "refund_failed", f"automatic refund failed: {str(exc)[:300]}")
+                uow.attention.flag(order_id, "refund_failed", f"automatic refund failed: {str(exc)[:300]}")
                 uow.commit()
         return {"order_id": order_id, "outcome": status.value, "refunded": refunded, "reason": reason}
 
@@ -228,7 +227,7 @@ class SupplierOrders:
             if not returnable or not row.supplier_order_id:
                 return {"order_id": order_id, "outcome": "nothing_to_return"}
             if not fully_refunded:
-                attention.flag(uow, order_id, "supplier_partial_return",
+                uow.attention.flag(order_id, "supplier_partial_return",
                                "part of the order was refunded: return those tickets at the operator by hand")
                 uow.commit()
                 return {"order_id": order_id, "outcome": "flagged"}
@@ -239,7 +238,7 @@ class SupplierOrders:
             result = self._clients(account).cancel(row.external_id, row.supplier_order_id)
         except SupplierRejected as exc:
             with self._uow(tenant_id) as uow:
-                attention.flag(uow, order_id, "supplier_return_refused", str(exc)[:300])
+                uow.attention.flag(order_id, "supplier_return_refused", str(exc)[:300])
                 uow.commit()
             return {"order_id": order_id, "outcome": "return_refused"}
         with self._uow(tenant_id) as uow:

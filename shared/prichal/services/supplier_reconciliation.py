@@ -18,7 +18,6 @@ from prichal.domain.errors import DomainError
 from prichal.domain.suppliers import RemoteOrderStatus, SupplierAccount, SupplierUnavailable
 from prichal.observability.metrics import SUPPLIER_MISMATCHES
 
-from . import attention
 from .supplier_port import SupplierClient
 
 log = logging.getLogger("prichal.supplier_reconciliation")
@@ -99,11 +98,11 @@ class SupplierReconciliation:
         with self._uow(tenant_id) as uow:
             for row, ours, theirs, kind in found:
                 uow.suppliers.add_mismatch(run_id, supplier, row.order_id, row.sailing_id, ours, theirs, kind)
-                attention.flag(uow, row.order_id, "supplier_mismatch",
+                uow.attention.flag(row.order_id, "supplier_mismatch",
                                f"{supplier} says {theirs}, we have {ours}", kind=kind)
             for order_id, sailing_id in unpushed:
                 uow.suppliers.add_mismatch(run_id, supplier, order_id, sailing_id, "paid/none", "none", "not_pushed")
-                attention.flag(uow, order_id, "supplier_mismatch", f"paid here, never registered at {supplier}",
+                uow.attention.flag(order_id, "supplier_mismatch", f"paid here, never registered at {supplier}",
                                kind="not_pushed")
             total = len(found) + len(unpushed)
             uow.suppliers.finish_run(run_id, "partial" if errors else "succeeded", self._now(), 0, 0, 0, errors)

@@ -36,7 +36,6 @@ from prichal.domain.suppliers import (
 )
 from prichal.observability.metrics import SUPPLIER_SYNC_CHANGES, SUPPLIER_SYNC_LAST, SUPPLIER_SYNC_RUNS
 
-from . import attention
 from .supplier_port import SaleReversal, SupplierClient
 
 log = logging.getLogger("prichal.supplier_sync")
@@ -222,7 +221,7 @@ class SupplierSync:
         uow.log.record("sailing.closed", "sailing", sailing_id, "system", None, reason=reason)
         paid = uow.suppliers.paid_orders_of(sailing_id)
         for order_id in paid:
-            attention.flag(uow, order_id, "supplier_sailing_canceled",
+            uow.attention.flag(order_id, "supplier_sailing_canceled",
                            f"the operator {reason}; the sailing is canceled and its sales refunded")
         if paid:
             result.canceled_with_sales.append(sailing_id)

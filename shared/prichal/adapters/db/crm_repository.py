@@ -72,7 +72,7 @@ class AttentionRepository:
         self.tenant_id = tenant_id
 
     def flag(self, order_id: str, reason_code: str, detail: str = "", *, raised_by: str = "system",
-             follow_up_on: date | None = None) -> None:
+             follow_up_on: date | None = None, **data: Any) -> None:
         """Raise (or update) the open flag of this reason; logged as ``attention.<reason>``."""
         reason = checked_reason(reason_code)
         statement = insert(order_attention).values(
@@ -87,7 +87,7 @@ class AttentionRepository:
         self.conn.execute(order_log.insert().values(
             tenant_id=self.tenant_id, order_id=order_id, entity="order", entity_id=order_id,
             action=f"attention.{reason}", actor=raised_by,
-            data={"detail": detail, "follow_up_on": follow_up_on.isoformat() if follow_up_on else None}))
+            data={**data, "detail": detail, "follow_up_on": follow_up_on.isoformat() if follow_up_on else None}))
 
     def clear(self, order_id: str, cleared_by: str, at: datetime, reason_code: str | None = None) -> int:
         """Clear one reason or all; when none is left the order no longer needs attention."""
