@@ -351,6 +351,7 @@ orders = Table(
     UniqueConstraint("tenant_id", "number", name="uq_orders_number"),
     UniqueConstraint("tenant_id", "idempotency_key", name="uq_orders_idempotency_key"),
     Index("ix_orders_awaiting_expiry", "expires_at", postgresql_where=text("status = 'awaiting_payment'")),
+    Index("ix_orders_sailing", "sailing_id", "status"),  # a sailing's cancellation, supplier push (0017)
 )
 
 order_numbers = Table(
