@@ -2,7 +2,8 @@
 .PHONY: run test lint unit bench services venv migrate clean
 
 VENV := .venv/bin
-PYTEST_ARGS ?=
+# both cores: every test has its own database, Redis prefix and exchange (PYTEST_ARGS= for one process)
+PYTEST_ARGS ?= -n 2
 
 venv:
 	@scripts/bootstrap.sh
