@@ -470,3 +470,12 @@ def test_openapi_lists_what_the_door_answers(app):
     assert {"413", "415"} <= set(paths["/things"]["post"]["responses"])
     assert {"401", "403"} <= set(paths["/metrics"]["get"]["responses"])
     assert not {"401", "403", "413", "415"} & set(paths["/things/{thing_id}"]["get"]["responses"])
+
+
+def test_a_dict_answer_writes_times_as_iso_8601_and_money_as_strings():
+    import datetime as dt
+    from decimal import Decimal
+
+    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+    payload, _ = Response(status=200, body={"at": moment, "on": moment.date(), "total": Decimal("10.50")}).encoded()
+    assert json.loads(payload) == {"at": "2026-12-03T09:00:00+00:00", "on": "2026-12-03", "total": "10.50"}

@@ -14,6 +14,7 @@ which proxy headers are believed is decided by the ``EdgePolicy`` (``edge.py``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -40,6 +41,14 @@ from .fields import nul_location
 
 log = logging.getLogger("prichal.entrypoints")
 JSON = "application/json"
+
+
+def _json_value(value: Any) -> Any:
+    """What ``json`` cannot write itself: times in ISO 8601 (``T``, as the OpenAPI
+    ``date-time`` format says, not ``str()``'s space), money and ids as strings."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
 
 
 class CaseInsensitiveDict(dict):
@@ -94,7 +103,7 @@ class Response:
             payload = self.body.encode()
             headers.setdefault("Content-Type", self.content_type or "text/plain; charset=utf-8")
         else:
-            payload = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+            payload = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False, default=_json_value).encode()
             headers.setdefault("Content-Type", self.content_type or JSON)
         return payload, headers
 
