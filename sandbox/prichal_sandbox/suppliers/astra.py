@@ -2,7 +2,7 @@
 
 Catalog: two piers, one service "Северная Венеция" (a free-seating trip, 40 places)
 departing 11:00, 15:00 and 19:00 every day; ids are zero-padded strings, prices rubles.
-With the ``seated`` knob also a seated service (``DateTimeSeat``) "Ночные мосты" at 21:00
+With the ``seated`` knob also a seated service (``DateTimeSeat``) "Разводные мосты (Астра)" at 21:00
 on another ship: 12 seats in two rows, each with its own status (``getSeatsOnEvent``; the
 ``seat_status`` knob sets event -> seat id -> free | sold | reserved | selected), sold by
 ``registerOrder`` lines naming the seat (``seatID``): an unknown or taken seat is refused.
@@ -119,7 +119,7 @@ def create_app(state: StubState) -> Flask:  # noqa: PLR0915 - one route per API 
                   "serviceDescription": "Реки и каналы исторического центра.",
                   "serviceType": "DateTime", "barcodeType": "EAN13", "serviceDuration": 90}]
         if state.knobs.seated:
-            found.append({"serviceID": SEATED_SERVICE_ID, "serviceName": "Ночные мосты",
+            found.append({"serviceID": SEATED_SERVICE_ID, "serviceName": "Разводные мосты (Астра)",
                           "serviceDescription": "Разводка мостов с местами в салоне.",
                           "serviceType": "DateTimeSeat", "barcodeType": "EAN13", "serviceDuration": 120})
         return jsonify({"services": found})
