@@ -73,6 +73,16 @@ def _row(label: str) -> str:
     return _ROW.sub("", label)[:8] or "1"
 
 
+def problems(plan: SeatPlan | None) -> str:
+    """Why the operator's seats cannot be a seat map of ours ("" when they can)."""
+    if plan is None:
+        return "the operator sent no seats"
+    if len(plan.document.seats) > e.MAX_SEATS:
+        return f"the operator sent {len(plan.document.seats)} seats (at most {e.MAX_SEATS})"
+    issues = e.validate(plan.document, e.Pricing(any_category=True))
+    return "; ".join(issue.msg for issue in issues[:3])
+
+
 def same_layout(a: e.SeatMapDocument, b: e.SeatMapDocument | None) -> bool:
     if b is None:
         return False

@@ -272,9 +272,10 @@ class SupplierSync:
             log.warning("%s departure %s has free-seating sales here: it stays free seating", supplier, departure.ref)
             self._departure(uow, supplier, departure, program, pier_id, vessel_id, now, result)
             return
-        if plan is None:
+        problems = seating.problems(plan)
+        if problems:  # this departure waits; the rest of the run goes on
             result.status = "partial"
-            result.errors.append(f"departure {departure.ref}: the operator sent no seats")
+            result.errors.append(f"departure {departure.ref}: {problems}")
             return
         wanted = {"program_id": program_id, "pier_id": pier_id, "vessel_id": vessel_id,
                   "departs_at": departure.departs_at, "duration_minutes": departure.duration_minutes}
