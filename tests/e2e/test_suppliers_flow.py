@@ -43,7 +43,7 @@ def gateway(test_env, stubs):
     env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS, "SMTP_HOST": "",
            "CONNECTOR_RETRY_BASE_MS": "200", "SUPPLIER_STUBS": "off", "ASTRA_STUB_URL": stubs["astra"].url,
            "NEVA_STUB_URL": stubs["neva"].url, "SUPPLIER_SEASON_DAYS": "3", "SUPPLIER_TIMEOUT_SECONDS": "1",
-           "SUPPLIER_CIRCUIT_FAILURES": "2", "MAIL_SINK_PORT": str(free_port())}
+           "SUPPLIER_CIRCUIT_FAILURES": "2", "SUPPLIER_CIRCUIT_OPEN_SECONDS": "2", "MAIL_SINK_PORT": str(free_port())}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 
@@ -163,8 +163,13 @@ def test_a_seated_astra_departure_sells_a_seat_the_operator_has_free(gateway, sh
     demo = shop
     day = clock.now.astimezone(OPERATOR_ZONE).date() + timedelta(days=1)
     stubs["astra"].control(seated=True, seat_status={event_id(day, SEATED_INDEX): {seat_ref(1, 1): "sold"}})
-    assert requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120).status_code == 200
-    sailing = next(s for s in _catalog(gateway, demo, day) if s["program"]["name"] == "Разводные мосты (Астра)")
+
+    def synced():  # the test before left Astra's circuit open in the gateway: it closes after 2 s
+        answer = requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120)
+        assert answer.status_code == 200, answer.text
+        return [s for s in _catalog(gateway, demo, day) if s["program"]["name"] == "Разводные мосты (Астра)"]
+
+    sailing = wait_for(synced, timeout=30, interval=1, message="the seated departure synced")[0]
     seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing['id']}/seatmap",
                            headers=tenant_host(demo.slug), timeout=10).json()
     statuses = {s["id"]: s["status"] for s in seatmap["seats"]}
