@@ -79,9 +79,13 @@ class SupplierSync:
     def __init__(self, uow_factory: Callable[..., Any], clients: Callable[[SupplierAccount], SupplierClient],
                  reversal: SaleReversal, clock: Callable[[], datetime], policy: SyncPolicy,
                  inventory: Inventory | None = None,
-                 held_seats: Callable[[str, str], set[str]] | None = None) -> None:
+                 held_seats: Callable[[str, str], set[str]] | None = None,
+                 catalog_changed: Callable[[str], None] | None = None) -> None:
         """``inventory``: mirrors seat blocks into Redis after commit; ``held_seats(tenant,
-        sailing)``: seats in live holds of ours (never blocked by the sync)."""
+        sailing)``: seats in live holds of ours (never blocked by the sync);
+        ``catalog_changed(tenant)``: every process's catalog cache forgets the tenant's sailings
+        (a sailing re-seated onto a seat map must not be held as free seating from a cache)."""
+        self._catalog_changed = catalog_changed
         self._inventory = inventory
         self._held = held_seats or (lambda tenant_id, sailing_id: set())
         self._uow = uow_factory
@@ -128,6 +132,11 @@ class SupplierSync:
             result.status = "failed"
             result.errors.append(f"{type(exc).__name__}: {exc}")
         self._mirror_seats(tenant_id, result)
+        if self._catalog_changed and (result.created or result.updated or result.closed):
+            try:
+                self._catalog_changed(tenant_id)
+            except Exception:  # the cache expires on its own
+                log.exception("catalog generation of tenant %s not bumped", tenant_id)
         self._reverse_sales(tenant_id, result)
         with self._uow(tenant_id) as uow:
             uow.suppliers.finish_run(result.run_id, result.status, self._now(), result.created, result.updated,

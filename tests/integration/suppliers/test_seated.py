@@ -141,7 +141,10 @@ def test_a_free_seating_sailing_without_sales_moves_onto_the_seat_map(seated):
     with c.uow(tenant.id) as uow:  # as synced before seated departures were mapped: free seating, nothing sold
         uow.suppliers.update_sailing(sailing.id, {"seating": "free", "seat_map_id": None, "capacity": 12})
         uow.commit()
+    c.catalog_generations.bump(tenant.id)
+    assert c.catalog_reader.sailing(tenant.id, sailing.id).seating.value == "free"  # cached as free seating
     again = sync(c, tenant, ASTRA)
     assert (result.created, again.created, again.updated) == (4, 0, 1)
     moved = _seated_sailing(c, tenant)
     assert (moved.id, moved.seat_map_id, moved.capacity) == (sailing.id, sailing.seat_map_id, 12)
+    assert _hold(c, tenant, moved.id, "main-1-1").seat_ids == ("main-1-1",)  # the cache forgot the free seating
