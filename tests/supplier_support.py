@@ -89,6 +89,37 @@ def paid_order(container, tenant, sailing_id: str, types=("adult", "child"), ema
         return uow.orders.get(order_id)
 
 
+def paid_seat_order(container, tenant, sailing_id: str, seat_ids: list[str], ticket_type: str = "adult") -> Order:
+    """A paid order of seats of an assigned-seating operator's sailing (tickets sold)."""
+    now = container.now()
+    with container.uow(tenant.id) as uow:
+        sailing = uow.catalog.sailing(sailing_id)
+        tariff = next(x for x in uow.catalog.tariffs([sailing.program_id]) if x.ticket_type == ticket_type)
+        rate = tenant.vat_rate_on(now.date(), tariff.vat_rate)
+        price = PriceWithVat.of(tariff.price, rate)
+        token = f"test-{uuid.uuid4().hex}"
+        uow.holds.add(Hold(token=token, tenant_id=tenant.id, sailing_id=sailing_id, client_id="buyer",
+                           seat_ids=tuple(seat_ids), quantity=len(seat_ids), status=HoldStatus.ORDERED,
+                           created_at=now, expires_at=now + timedelta(minutes=15)))
+        order_id = str(uuid.uuid4())
+        order = Order(id=order_id, tenant_id=tenant.id, number=uow.orders.next_number(), status=OrderStatus.PAID,
+                      sailing_id=sailing_id, hold_token=token, client_id="buyer",
+                      customer=Customer("Анна Петрова", "anna@example.test", "+79990000000"),
+                      total=price.gross * len(seat_ids), vat_total=price.vat * len(seat_ids), currency="RUB",
+                      created_at=now, expires_at=now + timedelta(minutes=15), paid_at=now)
+        uow.orders.add(order, hashlib.sha256(b"x").hexdigest())
+        uow.orders.set_status(order_id, OrderStatus.PAID, now)
+        for position, seat_id in enumerate(seat_ids, start=1):
+            ticket_id = uow.orders.add_ticket(order_id, sailing_id, seat_id, tariff.id, token, TicketStatus.SOLD)
+            uow.orders.add_item(order_id, OrderItem(
+                id=str(uuid.uuid4()), ticket_id=ticket_id, position=position, seat_id=seat_id, tariff_id=tariff.id,
+                ticket_type=tariff.ticket_type, description=f"{sailing.program_name}, {tariff.name}",
+                price=tariff.price, vat_rate=rate, vat_amount=price.vat))
+        uow.commit()
+    with container.uow(tenant.id) as uow:
+        return uow.orders.get(order_id)
+
+
 def paid_event(order: Order) -> dict:
     return {"id": str(uuid.uuid4()), "type": "order.paid", "version": 1, "tenant": order.tenant_id,
             "occurred_at": order.paid_at.isoformat(),

@@ -289,7 +289,12 @@ class Container:
         s = self.settings
         return SupplierSync(self.uow, self.supplier_client, self.supplier_reversal, self.now,
                             SyncPolicy(s.supplier_near_days, s.supplier_season_days,
-                                       timedelta(seconds=s.supplier_season_interval_seconds)))
+                                       timedelta(seconds=s.supplier_season_interval_seconds)),
+                            inventory=self.inventory, held_seats=self._held_seats,
+                            catalog_changed=self.catalog_generations.bump)
+
+    def _held_seats(self, tenant_id: str, sailing_id: str) -> set[str]:
+        return set(self.hold_store.seat_claims(tenant_id, sailing_id, epoch_ms(self.now())))
 
     @cached_property
     def supplier_orders(self) -> SupplierOrders:

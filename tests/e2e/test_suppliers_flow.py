@@ -43,7 +43,7 @@ def gateway(test_env, stubs):
     env = {**test_env.as_environ(), **sandbox_env(port), **NO_BUYER_LIMITS, "SMTP_HOST": "",
            "CONNECTOR_RETRY_BASE_MS": "200", "SUPPLIER_STUBS": "off", "ASTRA_STUB_URL": stubs["astra"].url,
            "NEVA_STUB_URL": stubs["neva"].url, "SUPPLIER_SEASON_DAYS": "3", "SUPPLIER_TIMEOUT_SECONDS": "1",
-           "SUPPLIER_CIRCUIT_FAILURES": "2", "MAIL_SINK_PORT": str(free_port())}
+           "SUPPLIER_CIRCUIT_FAILURES": "2", "SUPPLIER_CIRCUIT_OPEN_SECONDS": "2", "MAIL_SINK_PORT": str(free_port())}
     with run_gateway(env=env, port=port, workers=2, threads=8) as url:
         yield url
 
@@ -152,3 +152,40 @@ def test_operators_sailings_sell_through_the_whole_system(gateway, shop, stubs, 
     requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120)
     own = _buy(gateway, demo, free_sailing(demo))
     wait_for(lambda: _read(gateway, demo, own)["status"] == "paid", timeout=30, message="our own sale")
+
+
+def test_a_seated_astra_departure_sells_a_seat_the_operator_has_free(gateway, shop, stubs, owner_engine, clock):
+    """Astra's seated service: on the storefront's seat map with the seats taken there
+    blocked; a seat bought here is registered there under the operator's seat id."""
+    from prichal_sandbox.suppliers.astra import SEATED_INDEX, event_id, seat_ref
+    from tests.e2e.test_checkout import _hold, _order, _order_body
+
+    demo = shop
+    day = clock.now.astimezone(OPERATOR_ZONE).date() + timedelta(days=1)
+    stubs["astra"].control(seated=True, seat_status={event_id(day, SEATED_INDEX): {seat_ref(1, 1): "sold"}})
+
+    def synced():  # the test before left Astra's circuit open in the gateway: it closes after 2 s
+        answer = requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120)
+        assert answer.status_code == 200, answer.text
+        return [s for s in _catalog(gateway, demo, day) if s["program"]["name"] == "Разводные мосты (Астра)"]
+
+    sailing = wait_for(synced, timeout=30, interval=1, message="the seated departure synced")[0]
+    seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing['id']}/seatmap",
+                           headers=tenant_host(demo.slug), timeout=10).json()
+    statuses = {s["id"]: s["status"] for s in seatmap["seats"]}
+    assert len(statuses) == 12 and statuses["main-1-1"] == "blocked" and statuses["main-2-3"] == "free"
+
+    hold = _hold(gateway, demo, {"sailing_id": sailing["id"], "seat_ids": ["main-2-3"]})
+    created = _order(gateway, demo, _order_body(hold["token"], ("main-2-3",), ("adult",)),
+                     key=str(uuid.uuid4())).json()
+    assert _pay(created["payment"]["confirmation_url"]).status_code == 303
+    wait_for(lambda: "supplier.confirmed" in set(_actions(owner_engine, created["id"])), timeout=90,
+             message="the seated sale confirmed at Astra Marine")
+    [registered] = stubs["astra"].control()["orders"].values()
+    assert [line["seatID"] for line in registered["lines"]] == [seat_ref(2, 3)]
+
+    assert requests.post(f"{gateway}/function/supplier-sync", headers=INTERNAL, timeout=120).status_code == 200
+    seatmap = requests.get(f"{gateway}/function/catalog/sailings/{sailing['id']}/seatmap",
+                           headers=tenant_host(demo.slug), timeout=10).json()
+    statuses = {s["id"]: s["status"] for s in seatmap["seats"]}
+    assert (statuses["main-2-3"], statuses["main-1-1"]) == ("sold", "blocked")  # ours stays ours

@@ -156,3 +156,29 @@ def test_the_circuit_breaker_opens_rejects_tries_once_and_closes():
     breaker.before()
     breaker.success()
     assert breaker.state == "closed"
+
+
+def test_astra_seats_become_a_seat_map_with_their_ids_kept_for_the_order_lines():
+    from prichal.domain import seat_map_editor as e
+    from prichal.domain.suppliers import SupplierSeat
+    from prichal.services.supplier_seating import plan_of, same_layout
+
+    seats = astra.map_seats(ASTRA["getSeatsOnEvent"]["seats"])  # no rows or numbers: numbered in order
+    assert [(s.ref, s.row, s.number, s.status) for s in seats] == [
+        ("000000001", "1", 1, SeatStatus.SOLD), ("000000002", "1", 2, SeatStatus.RESERVED),
+        ("000000003", "1", 3, SeatStatus.SELECTED), ("000000004", "1", 4, SeatStatus.FREE)]
+    plan = plan_of(seats)
+    assert plan.refs == {"main-1-1": "000000001", "main-1-2": "000000002", "main-1-3": "000000003",
+                         "main-1-4": "000000004"}
+    assert plan.taken == {"main-1-1", "main-1-2", "main-1-3"}
+    assert not e.validate(plan.document, e.Pricing(any_category=True))
+
+    rows = [{"seatID": "000000501", "seatRow": "Ряд 2", "seatNumber": "000000007", "seatStatus": "Свободно"},
+            {"seatID": "000000502", "seatRow": "1", "seatNumber": 7, "seatStatus": "Продано"}]
+    plan = plan_of(astra.map_seats(rows))
+    assert plan.refs == {"main-Ряд2-7": "000000501", "main-1-7": "000000502"} and plan.taken == {"main-1-7"}
+    clash = plan_of([SupplierSeat("a", "1", 1, SeatStatus.FREE), SupplierSeat("b", "1", 1, SeatStatus.FREE)])
+    assert clash.refs == {"main-1-1": "a", "main-1-2": "b"}  # one id twice: numbered in the operator's order
+    assert plan_of([]) is None
+    reordered = plan_of(list(reversed(astra.map_seats(rows))))
+    assert same_layout(plan.document, reordered.document)  # statuses and order are no layout change

@@ -13,6 +13,8 @@ cases on demand through its control endpoint ``POST {base}/_control`` (JSON):
 - ``drop`` / ``cancel``: departure ids that vanish from / are marked canceled in the catalog;
 - ``prices``: ticket type -> price override (rubles), ``available``: departure id -> seats;
 - ``order_status``: our order id -> the status the operator reports (plant a mismatch);
+- ``seated`` (Astra): also a seated ``DateTimeSeat`` service with 12 seats; ``seat_status``:
+  event id -> the operator's seat id -> ``free`` | ``sold`` | ``reserved`` | ``selected``;
 - ``down``: every call answers 503 until turned off; ``reset``: back to the defaults.
 
 ``GET {base}/_control`` shows the state (orders, calls). Start with ``StubServer``.

@@ -2,6 +2,10 @@
 
 Catalog: two piers, one service "Северная Венеция" (a free-seating trip, 40 places)
 departing 11:00, 15:00 and 19:00 every day; ids are zero-padded strings, prices rubles.
+With the ``seated`` knob also a seated service (``DateTimeSeat``) "Разводные мосты (Астра)" at 21:00
+on another ship: 12 seats in two rows, each with its own status (``getSeatsOnEvent``; the
+``seat_status`` knob sets event -> seat id -> free | sold | reserved | selected), sold by
+``registerOrder`` lines naming the seat (``seatID``): an unknown or taken seat is refused.
 """
 
 from __future__ import annotations
@@ -33,6 +37,32 @@ PRICES = {"000000001": "1200.00", "000000002": "800.00", "000000003": "1000.00"}
 TYPE_NAMES = {"000000001": "adult", "000000002": "child", "000000003": "concession"}
 EPOCH = date(2026, 1, 1)
 SEAT_WORDS = {"free": "Свободно", "sold": "Продано", "reserved": "Бронь", "selected": "Выбрано"}
+SEATED_SERVICE_ID = "000000003"
+SEATED_INDEX = 3  # event_id(day, 3): the seated service's departure of the day
+SEATED_TIME = (21, 0)
+# the seated ship's seats: the operator's own ids (not their numbers), two rows of six
+SEAT_PLAN = [{"seatID": f"{500 + n:09d}", "seatRow": str(1 + (n - 1) // 6), "seatNumber": 1 + (n - 1) % 6}
+             for n in range(1, 13)]
+
+
+def seat_ref(row: int, number: int) -> str:
+    """The operator's id of a seat of the seated ship (row 1..2, number 1..6)."""
+    return f"{500 + (row - 1) * 6 + number:09d}"
+
+
+def _seated_sold(state: StubState, ref: str) -> set[str]:
+    return {str(line.get("seatID")) for o in state.orders.values()
+            if o.departure == ref and o.status in ("pending", "success") for line in o.lines}
+
+
+def seat_statuses(state: StubState, ref: str) -> dict[str, str]:
+    """The seated departure's seats: sold by orders, else the knob's status, else free."""
+    with state.lock:
+        state.expire()
+        sold = _seated_sold(state, ref)
+        knob = state.knobs.seat_status.get(ref, {})
+        return {seat["seatID"]: "sold" if seat["seatID"] in sold else knob.get(seat["seatID"], "free")
+                for seat in SEAT_PLAN}
 
 
 def event_id(day: date, index: int) -> str:
@@ -52,6 +82,23 @@ def _event(state: StubState, day: date, index: int) -> dict[str, Any] | None:
             "eventCanceled": ref in state.knobs.cancel}
 
 
+def _seated_event(state: StubState, day: date) -> dict[str, Any] | None:
+    ref = event_id(day, SEATED_INDEX)
+    if ref in state.knobs.drop:
+        return None
+    free = sum(1 for status in seat_statuses(state, ref).values() if status == "free")
+    key = "avaliableSeats" if state.knobs.misspell else "availableSeats"
+    return {"eventID": ref, "serviceID": SEATED_SERVICE_ID,
+            "eventDateTime": f"{day.isoformat()}T{SEATED_TIME[0]:02d}:{SEATED_TIME[1]:02d}:00",
+            "pierID": PIERS[0]["pointID"], "endPointID": PIERS[0]["pointID"], "eventDuration": 120,
+            key: free, "eventFreeSeating": False, "eventNoSeats": free == 0, "statusRequestBuyer": False,
+            "shipID": "000000012", "shipName": "Теплоход «Адмирал»", "eventCanceled": ref in state.knobs.cancel}
+
+
+def _seated(ref: str) -> bool:
+    return ref.isdigit() and int(ref) % 10 == SEATED_INDEX
+
+
 def _day_of(ref: str) -> date:
     return EPOCH + timedelta(days=int(ref) // 10)
 
@@ -68,9 +115,14 @@ def create_app(state: StubState) -> Flask:  # noqa: PLR0915 - one route per API 
 
     @app.post("/getServices")
     def services() -> Any:
-        return jsonify({"services": [{"serviceID": SERVICE_ID, "serviceName": "Северная Венеция",
-                                      "serviceDescription": "Реки и каналы исторического центра.",
-                                      "serviceType": "DateTime", "barcodeType": "EAN13", "serviceDuration": 90}]})
+        found = [{"serviceID": SERVICE_ID, "serviceName": "Северная Венеция",
+                  "serviceDescription": "Реки и каналы исторического центра.",
+                  "serviceType": "DateTime", "barcodeType": "EAN13", "serviceDuration": 90}]
+        if state.knobs.seated:
+            found.append({"serviceID": SEATED_SERVICE_ID, "serviceName": "Разводные мосты (Астра)",
+                          "serviceDescription": "Разводка мостов с местами в салоне.",
+                          "serviceType": "DateTimeSeat", "barcodeType": "EAN13", "serviceDuration": 120})
+        return jsonify({"services": found})
 
     @app.post("/getRouteStartEndPoints")
     def points() -> Any:
@@ -85,17 +137,25 @@ def create_app(state: StubState) -> Flask:  # noqa: PLR0915 - one route per API 
                 event = _event(state, day, index)
                 if event and (not given.get("serviceID") or given["serviceID"] == SERVICE_ID):
                     found.append(event)
+            seated = _seated_event(state, day) if state.knobs.seated else None
+            if seated and (not given.get("serviceID") or given["serviceID"] == SEATED_SERVICE_ID):
+                found.append(seated)
         return jsonify({"events": found})
 
     @app.post("/getSeatCategories")
     def categories() -> Any:
         ref = str(body().get("eventID"))
+        free = sum(1 for s in seat_statuses(state, ref).values() if s == "free") if _seated(ref) else state.free(ref)
         return jsonify({"seatCategories": [{"seatCategoryID": "000000001", "seatCategoryName": "Основная палуба",
-                                            "availableSeats": state.free(ref)}]})
+                                            "availableSeats": free}]})
 
     @app.post("/getSeatsOnEvent")
     def seats() -> Any:
         ref = str(body().get("eventID"))
+        if _seated(ref):
+            statuses = seat_statuses(state, ref)
+            return jsonify({"seats": [{**seat, "seatStatus": SEAT_WORDS[statuses[seat["seatID"]]]}
+                                      for seat in SEAT_PLAN]})
         sold = state.sold(ref)
         rows = []
         for number in range(1, state.capacity + 1):
@@ -138,7 +198,12 @@ def create_app(state: StubState) -> Flask:  # noqa: PLR0915 - one route per API 
                 return jsonify({key: False, "errorMessage": "empty order"})
             departure = str(lines[0].get("eventID"))
             quantity = sum(int(line.get("quantityOfTickets", 1)) for line in lines)
-            if quantity > state.free(departure):
+            if _seated(departure):
+                statuses = seat_statuses(state, departure)
+                wanted = [str(line.get("seatID")) for line in lines]
+                if any(statuses.get(seat) != "free" for seat in wanted) or len(set(wanted)) != len(wanted):
+                    return jsonify({key: False, "errorMessage": f"Место недоступно: {wanted}"})
+            elif quantity > state.free(departure):
                 return jsonify({key: False, "errorMessage": "Недостаточно свободных мест"})
             codes = [{"barcode": state.next_code("46")} for _ in range(quantity)]
             state.orders[external] = StubOrder(external, external, departure, quantity, lines, codes,

@@ -23,6 +23,8 @@ class Knobs:
     prices: dict[str, str] = field(default_factory=dict)
     available: dict[str, int] = field(default_factory=dict)
     order_status: dict[str, str] = field(default_factory=dict)
+    seated: bool = False  # Astra: also a seated (DateTimeSeat) service with a seat plan
+    seat_status: dict[str, dict[str, str]] = field(default_factory=dict)  # event -> seat id -> status
 
 
 @dataclass
@@ -60,7 +62,7 @@ class StubState:
             for name in ("slow_seconds", "expire_after_seconds"):
                 if name in body:
                     setattr(self.knobs, name, float(body[name]))
-            for name in ("misspell", "down"):
+            for name in ("misspell", "down", "seated"):
                 if name in body:
                     setattr(self.knobs, name, bool(body[name]))
             for name in ("drop", "cancel"):
@@ -69,6 +71,8 @@ class StubState:
             for name in ("prices", "available", "order_status"):
                 if name in body:
                     getattr(self.knobs, name).update(body[name])
+            for event, statuses in (body.get("seat_status") or {}).items():
+                self.knobs.seat_status.setdefault(str(event), {}).update(statuses)
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

@@ -70,6 +70,17 @@ class SeatStatus(enum.StrEnum):
         return self is not SeatStatus.FREE
 
 
+@dataclass(frozen=True, slots=True)
+class SupplierSeat:
+    """One seat of an operator's seated departure: the operator's own id (what its order
+    lines name), where it sits, and its status there now."""
+
+    ref: str  # the operator's seat id, exactly as it sends it (Astra: zero-padded)
+    row: str
+    number: int
+    status: SeatStatus
+
+
 class SupplierOrderStatus(enum.StrEnum):
     """Our record of the sale at the operator, one per order (``supplier_orders``)."""
 

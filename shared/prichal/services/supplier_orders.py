@@ -168,8 +168,11 @@ class SupplierOrders:
 
     def _sale(self, uow: Any, order: Any, sailing: Any) -> SupplierSale:
         bookings = uow.suppliers.tariff_bookings([item.tariff_id for item in order.items])
+        seat_refs = (sailing.booking or {}).get("seats") or {}  # our seat id -> the operator's (seated sailings)
         lines = tuple(OrderLine(ticket_id=item.ticket_id, ticket_type=item.ticket_type, price=item.price,
-                                booking=bookings.get(item.tariff_id, {}), seat_ref=None) for item in order.items)
+                                booking=bookings.get(item.tariff_id, {}),
+                                seat_ref=seat_refs.get(item.seat_id) if item.seat_id else None)
+                      for item in order.items)
         return SupplierSale(external_id=order.id, departure_ref=sailing.supplier_ref, departure_booking=sailing.booking,
                             lines=lines, customer_name=order.customer.name, customer_email=order.customer.email,
                             customer_phone=order.customer.phone)

@@ -20,6 +20,7 @@ from prichal.domain.suppliers import (
     SupplierPier,
     SupplierProgram,
     SupplierSale,
+    SupplierSeat,
     SupplierTariff,
 )
 
@@ -43,6 +44,11 @@ class SupplierClient(Protocol):
         ...
 
     def seats(self, departure: SupplierDeparture) -> dict[str, SeatStatus]: ...
+
+    def seat_plan(self, departure: SupplierDeparture) -> list[SupplierSeat]:
+        """A seated departure's seats (the operator's ids, rows, numbers, statuses); empty
+        where the operator has no seats (Neva Travel)."""
+        ...
 
     def tariffs(self, program: SupplierProgram, departure: SupplierDeparture | None = None) -> list[SupplierTariff]: ...
 

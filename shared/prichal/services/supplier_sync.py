@@ -11,6 +11,9 @@ season horizon (``season_days``) at most every ``season_interval``. A run:
    second run changes nothing; tariffs are updated in place: orders keep the price they
    were sold at, a new price applies to new sales only;
 4. caps free seating by the operator's availability (an exact count, or a bucket's floor);
+   a seated departure (Astra Marine's ``DateTimeSeat``) becomes an assigned-seating sailing
+   on a seat-map version built from the operator's seats, the seats taken there blocked on
+   it through the inventory module (``services/supplier_seating.py``);
 5. closes for sale what the operator dropped or canceled within the synced days; a sailing
    with our sales goes to the refund service's sailing cancellation and every paid order
    into the attention queue.
@@ -31,11 +34,14 @@ from prichal.domain.suppliers import (
     SupplierCatalog,
     SupplierDeparture,
     SupplierProgram,
+    SupplierSeat,
     SupplierTariff,
     SupplierUnavailable,
 )
 from prichal.observability.metrics import SUPPLIER_SYNC_CHANGES, SUPPLIER_SYNC_LAST, SUPPLIER_SYNC_RUNS
 
+from . import supplier_seating as seating
+from .inventory import Inventory
 from .supplier_port import SaleReversal, SupplierClient
 
 log = logging.getLogger("prichal.supplier_sync")
@@ -54,6 +60,7 @@ class SyncResult:
     closed: int = 0
     errors: list[str] = field(default_factory=list)
     canceled_with_sales: list[str] = field(default_factory=list)
+    seat_changes: list[tuple[str, list[str], list[str]]] = field(default_factory=list)  # sailing, blocked, unblocked
 
     def as_dict(self) -> dict[str, Any]:
         return {"tenant": self.tenant_id, "supplier": self.supplier, "horizon": self.horizon, "run_id": self.run_id,
@@ -70,7 +77,17 @@ class SyncPolicy:
 
 class SupplierSync:
     def __init__(self, uow_factory: Callable[..., Any], clients: Callable[[SupplierAccount], SupplierClient],
-                 reversal: SaleReversal, clock: Callable[[], datetime], policy: SyncPolicy) -> None:
+                 reversal: SaleReversal, clock: Callable[[], datetime], policy: SyncPolicy,
+                 inventory: Inventory | None = None,
+                 held_seats: Callable[[str, str], set[str]] | None = None,
+                 catalog_changed: Callable[[str], None] | None = None) -> None:
+        """``inventory``: mirrors seat blocks into Redis after commit; ``held_seats(tenant,
+        sailing)``: seats in live holds of ours (never blocked by the sync);
+        ``catalog_changed(tenant)``: every process's catalog cache forgets the tenant's sailings
+        (a sailing re-seated onto a seat map must not be held as free seating from a cache)."""
+        self._catalog_changed = catalog_changed
+        self._inventory = inventory
+        self._held = held_seats or (lambda tenant_id, sailing_id: set())
         self._uow = uow_factory
         self._clients = clients
         self._reversal = reversal
@@ -108,11 +125,18 @@ class SupplierSync:
             catalog = client.catalog()
             departures = client.departures(date_from, date_to)
             tariffs = self._tariffs(client, catalog, departures, result)
-            self._apply(tenant_id, supplier, catalog, departures, tariffs, date_from, date_to, result)
+            plans = self._seat_plans(client, catalog, departures, result)
+            self._apply(tenant_id, supplier, catalog, departures, tariffs, plans, date_from, date_to, result)
         except (SupplierUnavailable, DomainError, ValueError, KeyError, TypeError) as exc:
             log.warning("sync of %s for tenant %s failed: %s", supplier, tenant_id, exc)
             result.status = "failed"
             result.errors.append(f"{type(exc).__name__}: {exc}")
+        self._mirror_seats(tenant_id, result)
+        if self._catalog_changed and (result.created or result.updated or result.closed):
+            try:
+                self._catalog_changed(tenant_id)
+            except Exception:  # the cache expires on its own
+                log.exception("catalog generation of tenant %s not bumped", tenant_id)
         self._reverse_sales(tenant_id, result)
         with self._uow(tenant_id) as uow:
             uow.suppliers.finish_run(result.run_id, result.status, self._now(), result.created, result.updated,
@@ -139,8 +163,26 @@ class SupplierSync:
                 result.errors.append(f"tariffs of {program.ref}: {exc}")
         return found
 
+    @staticmethod
+    def _seat_plans(client: SupplierClient, catalog: SupplierCatalog, departures: list[SupplierDeparture],
+                    result: SyncResult) -> dict[str, list[SupplierSeat]]:
+        """The operator's seats of every seated departure; one that does not answer leaves
+        its departure as it was this run (a new one is not created yet)."""
+        seated = {p.ref for p in catalog.programs if p.seating == "assigned"}
+        found: dict[str, list[SupplierSeat]] = {}
+        for departure in departures:
+            if not _seated(departure, seated) or departure.canceled:
+                continue
+            try:
+                found[departure.ref] = client.seat_plan(departure)
+            except SupplierUnavailable as exc:
+                result.status = "partial"
+                result.errors.append(f"seats of {departure.ref}: {exc}")
+        return found
+
     def _apply(self, tenant_id: str, supplier: str, catalog: SupplierCatalog, departures: list[SupplierDeparture],
-               tariffs: dict[str, list[SupplierTariff]], date_from: date, date_to: date, result: SyncResult) -> None:
+               tariffs: dict[str, list[SupplierTariff]], plans: dict[str, list[SupplierSeat]], date_from: date,
+               date_to: date, result: SyncResult) -> None:
         now = self._now()
         with self._uow(tenant_id) as uow:
             repo = uow.suppliers
@@ -166,8 +208,14 @@ class SupplierSync:
                     continue
                 seen.add(departure.ref)
                 vessel_id = self._vessel(repo, supplier, departure, vessel_ids)
-                self._departure(uow, supplier, departure, programs[departure.program_ref], pier_ids[departure.pier_ref],
-                                vessel_id, now, result)
+                program = programs[departure.program_ref]
+                if _seated(departure, {program[0].ref} if program[0].seating == "assigned" else set()):
+                    self._seated_departure(tenant_id, uow, supplier, departure, program,
+                                           pier_ids[departure.pier_ref], vessel_id, plans.get(departure.ref), now,
+                                           result)
+                else:
+                    self._departure(uow, supplier, departure, program, pier_ids[departure.pier_ref], vessel_id,
+                                    now, result)
             start = datetime.combine(date_from, time.min, OPERATOR_ZONE)
             end = datetime.combine(date_to + timedelta(days=1), time.min, OPERATOR_ZONE)
             for row in repo.scheduled_between(supplier, max(start, now), end):
@@ -216,6 +264,81 @@ class SupplierSync:
         repo.record_sailing(sailing_id, supplier, departure.ref, departure.booking, departure.available,
                             departure.bucket.value if departure.bucket else None, info.barcode_required, now)
 
+    def _seated_departure(self, tenant_id: str, uow: Any, supplier: str, departure: SupplierDeparture,
+                          program: tuple[SupplierProgram, str], pier_id: str, vessel_id: str,
+                          seats: list[SupplierSeat] | None, now: datetime, result: SyncResult) -> None:
+        """A seated departure: an assigned-seating sailing on the operator's seat map, the
+        seats taken there blocked on it. A sailing sold here as free seating before (places
+        sold or held) stays free seating, capped as before."""
+        repo = uow.suppliers
+        info, program_id = program
+        row = repo.sailing_by_ref(supplier, departure.ref)
+        plan = seating.plan_of(seats or [])
+        if departure.canceled or (row is not None and row.status != "scheduled"):
+            self._departure(uow, supplier, departure, program, pier_id, vessel_id, now, result)
+            return
+        if row is not None and row.seating == "free" and (row.places_sold or row.places_held):
+            log.warning("%s departure %s has free-seating sales here: it stays free seating", supplier, departure.ref)
+            self._departure(uow, supplier, departure, program, pier_id, vessel_id, now, result)
+            return
+        problems = seating.problems(plan)
+        if problems:  # this departure waits; the rest of the run goes on
+            result.status = "partial"
+            result.errors.append(f"departure {departure.ref}: {problems}")
+            return
+        wanted = {"program_id": program_id, "pier_id": pier_id, "vessel_id": vessel_id,
+                  "departs_at": departure.departs_at, "duration_minutes": departure.duration_minutes}
+        reseat = row is None or row.seating == "free" or row.vessel_id != vessel_id
+        if row is not None and row.seating == "assigned" and row.vessel_id != vessel_id \
+                and uow.seat_maps.live_tickets(row.id):
+            result.status = "partial"
+            result.errors.append(f"departure {departure.ref}: the operator moved it to another ship, but it has "
+                                 "seats sold here; move it to the new ship's seat map by hand")
+            reseat, wanted = False, {k: v for k, v in wanted.items() if k != "vessel_id"}
+        touched = False
+        if reseat:
+            seat_map_id, _ = seating.version_for(uow, vessel_id, plan, supplier, now)
+            values = {**wanted, "seating": "assigned", "seat_map_id": seat_map_id,
+                      "capacity": len(plan.document.seats)}
+            if row is None:
+                sailing_id = repo.add_sailing(supplier, departure.ref, values)
+                result.created += 1
+            else:  # nothing sold here yet: the free-seating sailing (or one on another ship) is re-seated
+                sailing_id = row.id
+                uow.seat_maps.drop_blocks_outside(sailing_id, set())
+                repo.update_sailing(sailing_id, values)
+                touched = True
+        else:
+            sailing_id, seat_map_id = row.id, row.seat_map_id
+            changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
+            if changed:
+                repo.update_sailing(sailing_id, changed)
+                touched = True
+        # a sailing keeps its version (as in the editor); seats the operator no longer has stay unmarked
+        seat_ids = uow.seat_maps.document(seat_map_id).seat_ids()
+        blocked, unblocked = seating.mark_taken(uow, sailing_id, seat_ids, plan, supplier,
+                                                self._held(tenant_id, sailing_id))
+        if blocked or unblocked:
+            result.seat_changes.append((sailing_id, blocked, unblocked))
+            touched = True
+        if touched and row is not None:
+            result.updated += 1
+        booking = {**departure.booking, "seats": {ours: theirs for ours, theirs in plan.refs.items()
+                                                  if ours in seat_ids}}
+        repo.record_sailing(sailing_id, supplier, departure.ref, booking, departure.available,
+                            departure.bucket.value if departure.bucket else None, info.barcode_required, now)
+
+    def _mirror_seats(self, tenant_id: str, result: SyncResult) -> None:
+        """After commit: Redis's "taken" sets learn the blocks (state first, then effects)."""
+        if self._inventory is None:
+            return
+        for sailing_id, blocked, unblocked in result.seat_changes:
+            try:
+                self._inventory.mirror_blocks(tenant_id, sailing_id, blocked, unblocked)
+            except Exception as exc:  # the database has the blocks; a hold reload reads them
+                log.exception("mirroring seat blocks of %s failed", sailing_id)
+                result.errors.append(f"mirror seats of {sailing_id}: {exc}")
+
     def _close(self, uow: Any, sailing_id: str, reason: str, now: datetime, result: SyncResult) -> None:
         uow.suppliers.close_sailing(sailing_id, reason, now)
         uow.log.record("sailing.closed", "sailing", sailing_id, "system", None, reason=reason)
@@ -236,3 +359,9 @@ class SupplierSync:
                 log.exception("cancel_sailing of %s failed", sailing_id)
                 result.errors.append(f"cancel_sailing {sailing_id}: {exc}")
                 result.status = "partial"
+
+
+def _seated(departure: SupplierDeparture, seated_programs: set[str]) -> bool:
+    """Assigned seating: a seated program's departure that the operator does not sell as
+    free seating (Astra's ``eventFreeSeating``)."""
+    return departure.program_ref in seated_programs and not departure.booking.get("freeSeating")

@@ -131,7 +131,7 @@ class SupplierRepository:
 
     def add_sailing(self, supplier: str, ref: str, values: dict[str, Any]) -> str:
         return self.conn.execute(insert(sailings).values(tenant_id=self.tenant_id, supplier=supplier,
-                                                         supplier_ref=ref, seating="free", **values)
+                                                         supplier_ref=ref, **{"seating": "free", **values})
                                  .returning(sailings.c.id)).scalar_one()
 
     def update_sailing(self, sailing_id: str, values: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from prichal.domain.suppliers import (
     SupplierProgram,
     SupplierRejected,
     SupplierSale,
+    SupplierSeat,
     SupplierTariff,
     SupplierUnavailable,
 )
@@ -103,7 +104,21 @@ def map_event(row: dict[str, Any]) -> SupplierDeparture:
         available=0 if no_seats else available,
         canceled=bool(first(row, "eventCanceled", "isCanceled", default=False)),
         booking={"eventID": padded(clean_id(row["eventID"])), "endPointID": row.get("endPointID"),
-                 "freeSeating": bool(row.get("eventFreeSeating", True)), "shipName": row.get("shipName")})
+                 "freeSeating": bool(row.get("eventFreeSeating", False)), "shipName": row.get("shipName")})
+
+
+def map_seats(rows: list[dict[str, Any]]) -> list[SupplierSeat]:
+    """``getSeatsOnEvent`` rows -> seats with the operator's own ids (kept as sent: they go
+    back in ``registerOrder``'s ``seatID``); a seat without a row is in row 1, one without
+    a number takes its place in the list."""
+    found = []
+    for index, row in enumerate(rows, start=1):
+        number = first(row, "seatNumber", "seatNum", "number")
+        found.append(SupplierSeat(
+            ref=str(row["seatID"]).strip(), row=str(first(row, "seatRow", "rowNumber", "row", default="1")).strip(),
+            number=int(clean_id(number)) if number is not None and clean_id(number).isdigit() else index,
+            status=SEAT_STATUSES.get(str(row.get("seatStatus")), SeatStatus.RESERVED)))
+    return found
 
 
 def registered(answer: dict[str, Any]) -> bool:
@@ -151,9 +166,10 @@ class AstraMarineClient:
         return sum(int(first(row, "availableSeats", "avaliableSeats", default=0)) for row in rows)
 
     def seats(self, departure: SupplierDeparture) -> dict[str, SeatStatus]:
-        rows = self._post("getSeatsOnEvent", eventID=departure.booking["eventID"]).get("seats", [])
-        return {str(row["seatID"]): SEAT_STATUSES.get(str(row.get("seatStatus")), SeatStatus.RESERVED)
-                for row in rows}
+        return {seat.ref: seat.status for seat in self.seat_plan(departure)}
+
+    def seat_plan(self, departure: SupplierDeparture) -> list[SupplierSeat]:
+        return map_seats(self._post("getSeatsOnEvent", eventID=departure.booking["eventID"]).get("seats", []))
 
     def ticket_types(self) -> dict[str, str]:
         return {clean_id(row["ticketTypeID"]): str(row["ticketTypeName"])
@@ -173,6 +189,8 @@ class AstraMarineClient:
                  "resident": False} for line in sale.lines]
 
     def register(self, sale: SupplierSale) -> Registration:
+        if sale.departure_booking.get("seats") is not None and any(not line.seat_ref for line in sale.lines):
+            raise SupplierRejected("a seat of this seated departure has no Astra Marine seat id")
         answer = self._post("registerOrder", sessionID=sale.external_id, orderID=sale.external_id,
                             paymentTypeID="000000001", order=self._lines(sale),
                             customer={"name": sale.customer_name, "email": sale.customer_email,

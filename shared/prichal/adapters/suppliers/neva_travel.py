@@ -29,6 +29,7 @@ from prichal.domain.suppliers import (
     SupplierProgram,
     SupplierRejected,
     SupplierSale,
+    SupplierSeat,
     SupplierTariff,
     SupplierUnavailable,
     SupplierVessel,
@@ -165,6 +166,9 @@ class NevaTravelClient:
 
     def seats(self, departure: SupplierDeparture) -> dict[str, SeatStatus]:
         return {}  # no seat maps at Neva Travel
+
+    def seat_plan(self, departure: SupplierDeparture) -> list[SupplierSeat]:
+        return []
 
     def tariffs(self, program: SupplierProgram, departure: SupplierDeparture | None = None) -> list[SupplierTariff]:
         return list(program.tariffs)
