@@ -139,6 +139,10 @@ def start_gateway(stack: list[Path], port: int, workers: int, threads: int) -> s
         sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
         "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10",
         "--timeout", "120", "--keep-alive", "5", "--log-level", "warning",
+        # A query's fields are bounded by the functions (422 past their max lengths), not by
+        # gunicorn's 4 KiB request line, whose 414 is an HTML page no OpenAPI describes; in
+        # production the edge's header limit (Envoy: 60 KiB) bounds a URL.
+        "--limit-request-line", "0",
     ]
     heartbeat_dir = "/dev/shm"  # noqa: S108 - gunicorn's advice: worker heartbeats on tmpfs, not disk
     if Path(heartbeat_dir).is_dir():
