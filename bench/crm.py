@@ -309,13 +309,13 @@ def _catalog(conn, slug: str) -> str:
     return tenant
 
 
-def _migration_0011():
+def _crm_orders_migration():
     import importlib.util
 
     from prichal.adapters.db import migrate
 
-    path = migrate.MIGRATIONS / "versions" / "0011_crm_orders.py"
-    spec = importlib.util.spec_from_file_location("crm_migration_0011", path)
+    path = migrate.MIGRATIONS / "versions" / "0016_crm_orders.py"
+    spec = importlib.util.spec_from_file_location("crm_crm_orders_migration", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -323,7 +323,7 @@ def _migration_0011():
 
 def _fill_search_projection(conn) -> None:
     """What the migration does for existing orders: fill once, then build the indexes."""
-    migration = _migration_0011()
+    migration = _crm_orders_migration()
     for statement in migration.SEARCH_INDEXES:
         name = statement.split(" INDEX ")[1].split()[0]
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
