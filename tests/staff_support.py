@@ -31,3 +31,24 @@ def staff_token(tenant_id: str | None, role: str = "agent", *, scopes: list[str]
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+PROBLEM = "application/problem+json"
+ROLES = ("agent", "supervisor", "finance", "admin")
+
+
+def crm(method: str, path: str, tenant, token: str | None = None, **kwargs):
+    """The crm function in process, as ``tenant``, with a staff token when one is given."""
+    from tests.support import call
+
+    headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
+    return call("crm", method, path, tenant=tenant, headers=headers, **kwargs)
+
+
+def problem(answer, status: int, code: str | None = None) -> dict:
+    """The problem+json body of an answer that must be ``status`` (and ``code``)."""
+    assert answer.status == status, answer.json
+    assert answer.headers["Content-Type"] == PROBLEM
+    if code:
+        assert answer.json["code"] == code, answer.json
+    return answer.json

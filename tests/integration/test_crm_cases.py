@@ -10,24 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.documents_support import paid_order
-from tests.staff_support import bearer, staff_token, staff_user
-from tests.support import call
-
-PROBLEM = "application/problem+json"
-ROLES = ("agent", "supervisor", "finance", "admin")
-
-
-def crm(method: str, path: str, tenant, token: str | None = None, **kwargs):
-    headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
-    return call("crm", method, path, tenant=tenant, headers=headers, **kwargs)
-
-
-def _problem(answer, status: int, code: str | None = None):
-    assert answer.status == status, answer.json
-    assert answer.headers["Content-Type"] == PROBLEM
-    if code:
-        assert answer.json["code"] == code, answer.json
-    return answer.json
+from tests.staff_support import PROBLEM, ROLES, crm, staff_token, staff_user
+from tests.staff_support import problem as _problem
 
 
 def _audit(tenant_id: str, action: str | None = None) -> list[dict]:

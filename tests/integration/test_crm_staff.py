@@ -7,24 +7,9 @@ import uuid
 
 import pytest
 
-from tests.staff_support import PASSWORD, bearer, staff_token, staff_user
+from tests.staff_support import PASSWORD, ROLES, crm, staff_token, staff_user
+from tests.staff_support import problem as _problem
 from tests.support import call
-
-PROBLEM = "application/problem+json"
-ROLES = ("agent", "supervisor", "finance", "admin")
-
-
-def crm(method: str, path: str, tenant, token: str | None = None, **kwargs):
-    headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
-    return call("crm", method, path, tenant=tenant, headers=headers, **kwargs)
-
-
-def _problem(answer, status: int, code: str | None = None):
-    assert answer.status == status, answer.json
-    assert answer.headers["Content-Type"] == PROBLEM
-    if code:
-        assert answer.json["code"] == code, answer.json
-    return answer.json
 
 
 def _audit_actions(tenant_id: str) -> list[str]:
