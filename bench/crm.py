@@ -21,7 +21,8 @@
    ``container.order_card.card`` — in a shuffled mix of ``--queries`` queries per kind:
    by order number, by e-mail (whole address), by phone fragment (the last 7 digits typed
    as ``555-12-34`` or ``8 921 555``), by name fragment (``иванов мар``: a surname
-   stem and the start of a first name, lower case), and the order card of a random order.
+   stem and the start of a first name, lower case), by full name as stored (``Назарова
+   Ирина Сергеевна``: a rarer match, the second step), and the order card of a random order.
    Targets are drawn from the seeded rows. Latency is the service call, not HTTP.
 
 Progress goes to stderr; the last stdout line is one JSON object with ``orders`` and per
@@ -30,7 +31,7 @@ asserted). The machine may be shared: the JSON says how many CPUs it saw and the
 ``floor`` is a unit of work that runs ``SELECT 1`` in the same mix: what any query costs here.
 
 Query plans chosen (``--explain`` prints them with ANALYZE; the search function runs these
-statements as the projection's owner, see migration 0016):
+statements as the projection's owner, see migrations 0016 and 0018):
 
 - number / ticket / payment: resolved on the RLS tables by equality (``uq_orders_number``,
   ``pk_tickets``, ``uq_documents_number``, ``ix_payments_provider_payment_id``), then the
@@ -41,11 +42,18 @@ statements as the projection's owner, see migration 0016):
   fragment (``8 921 555``) adds ``BitmapOr`` with a range on ``ix_order_search_phone``
   (a ``LIKE '7921555%'`` on the trigram index would read the "  7" posting list of every number).
 - name (and e-mail) fragment, step 1: ``Index Scan Backward using uq_order_search_number``
-  ``LIMIT 10000`` with the pattern as an aggregate filter: a common fragment (``иванов``
-  matches 6.5 % of the seed; ``дмитриев ник`` 0.7 %) fills its page here in a few ms, where
-  its trigram matches would be 8,000-65,000 random heap reads and a sort (measured 200-500 ms).
-- step 2, only when step 1 does not fill the page (a rare fragment, few matches):
-  ``Bitmap Index Scan on ix_order_search_name_trgm`` -> Bitmap Heap Scan -> top-N sort.
+  under ``Limit 10000``, the pattern as a filter, and a ``Limit 21`` above that stops the walk
+  at a full page (migration 0018): a common fragment (``иванов`` matches 6.5 % of the seed;
+  ``дмитриев ник`` 0.7 %) fills its page after a few hundred to a few thousand rows (about
+  1.3 ms), where its trigram matches would be 8,000-65,000 random heap reads and a sort
+  (measured 200-500 ms). Only a page that does not fill reads the whole window.
+- step 2, only when step 1 does not fill the page (a rare fragment, few matches): a
+  one-word fragment: ``Bitmap Index Scan on ix_order_search_name_trgm`` -> Bitmap Heap Scan
+  -> top-N sort; two words or more (a full name, ``назарова ирина сергеевна``):
+  ``Bitmap Index Scan on ix_order_search_name_words`` (GIN over how each word begins and
+  ends, exact lexemes such as ``'>аворазан' & '<ирина' & '>анири' & '<сергеевна'``;
+  migration 0018) -> Bitmap Heap Scan with the LIKE as a recheck -> top-N sort. The trigram
+  index took 27 ms for that full name's index scan alone, the words index 1.7 ms.
 - card: ``orders`` by primary key joined to sailing, program and pier; ``order_items`` by
   ``ix_order_items_order_id`` with tariffs, tickets and (assigned seating) seats; then one
   statement of JSON arrays: payments, refunds, documents, the e-mail row, the order log,
@@ -309,22 +317,13 @@ def _catalog(conn, slug: str) -> str:
     return tenant
 
 
-def _crm_orders_migration():
-    import importlib.util
-
-    from prichal.adapters.db import migrate
-
-    path = migrate.MIGRATIONS / "versions" / "0016_crm_orders.py"
-    spec = importlib.util.spec_from_file_location("crm_crm_orders_migration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _fill_search_projection(conn) -> None:
     """What the migration does for existing orders: fill once, then build the indexes."""
-    migration = _crm_orders_migration()
-    for statement in migration.SEARCH_INDEXES:
+    from prichal.adapters.db.migrate import revision_module
+
+    indexes = [statement for revision in ("0016_crm_orders.py", "0018_faster_name_search.py")
+               for statement in revision_module(revision).SEARCH_INDEXES]
+    for statement in indexes:
         name = statement.split(" INDEX ")[1].split()[0]
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
     conn.execute(text("SET maintenance_work_mem = '256MB'"))
@@ -334,7 +333,7 @@ def _fill_search_projection(conn) -> None:
         SELECT id, tenant_id, number, status, sailing_id, created_at, needs_attention IS NOT NULL,
                prichal_search_text(customer_name), lower(customer_email), prichal_phone_digits(customer_phone)
         FROM orders"""))
-    for statement in migration.SEARCH_INDEXES:
+    for statement in indexes:
         conn.execute(text(statement))
 
 
@@ -374,6 +373,7 @@ def queries(rows: list[dict], per_kind: int, rng: random.Random) -> list[tuple[s
         work.append(("phone_fragment", SearchCriteria(phone=typed)))
         surname, first = rng.choice(rows)["customer_name"].split()[:2]
         work.append(("name_fragment", SearchCriteria(name=f"{surname} {first[:3]}".lower())))
+        work.append(("full_name", SearchCriteria(name=rng.choice(rows)["customer_name"])))
         work.append(("card", rng.choice(rows)["id"]))
         work.append(("floor", None))  # one unit of work with SELECT 1: what the machine gives anything
     rng.shuffle(work)
@@ -422,28 +422,31 @@ def explain(owner_url: str, tenant: str, rows: list[dict]) -> None:
     r = rows[0]
     digits = phone_digits(next(x["customer_phone"] for x in rows if x["customer_phone"]))
     fragment = SearchCriteria(name=" ".join(r["customer_name"].split()[:2])[:-3]).database_criteria()["name"]
-    window = ("SELECT (array_agg(s.order_id ORDER BY s.number DESC) FILTER (WHERE s.name_search LIKE :v))[1:21], "
-              "count(*) FROM (SELECT * FROM order_search s WHERE s.tenant_id = :t ORDER BY s.number DESC "
-              "LIMIT 10000) s")
+    window = ("SELECT s.order_id, s.number FROM (SELECT * FROM order_search s WHERE s.tenant_id = :t "
+              "ORDER BY s.number DESC LIMIT 10000) s WHERE s.name_search LIKE :v ORDER BY s.number DESC LIMIT 21")
     trigram = ("SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND {where} "
                "ORDER BY s.number + 0 DESC LIMIT 21")
+    full = SearchCriteria(name=r["customer_name"]).database_criteria()
     samples = {
         "email (exact)": ("SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND "
                           "s.email_search = :v ORDER BY s.number DESC LIMIT 21",
-                          (r["customer_email"] or "x@y.z").lower()),
-        "phone fragment (trigram)": (trigram.format(where="s.phone_digits LIKE :v"), f"%{digits[-7:]}%"),
+                          {"v": (r["customer_email"] or "x@y.z").lower()}),
+        "phone fragment (trigram)": (trigram.format(where="s.phone_digits LIKE :v"), {"v": f"%{digits[-7:]}%"}),
         "phone trunk-8 start (btree range)": (
             "SELECT s.order_id, s.number FROM order_search s WHERE s.tenant_id = :t AND (s.phone_digits LIKE "
             "'%8' || :v || '%' OR (s.phone_digits >= '7' || :v AND s.phone_digits < '7' || :v || ':')) "
-            "ORDER BY s.number + 0 DESC LIMIT 21", digits[1:7]),
-        "name fragment, step 1 (newest 10,000 by number)": (window, fragment),
-        "name fragment, step 2 (trigram, when step 1 does not fill the page)": (
-            trigram.format(where="s.name_search LIKE :v"), "%" + r["customer_name"].lower().replace("ё", "е") + "%"),
+            "ORDER BY s.number + 0 DESC LIMIT 21", {"v": digits[1:7]}),
+        "name fragment, step 1 (newest 10,000 by number, stops at a full page)": (window, {"v": fragment}),
+        "one-word name fragment, step 2 (trigram, when step 1 does not fill the page)": (
+            trigram.format(where="s.name_search LIKE :v"), {"v": "%" + r["customer_name"].split()[0].lower() + "%"}),
+        "full name, step 2 (words index, when step 1 does not fill the page)": (
+            trigram.format(where="(s.name_search || '') LIKE :v AND prichal_name_lexemes(s.name_search) @@ "
+                                 "CAST(:w AS tsquery)"), {"v": full["name"], "w": full["name_words"]}),
     }
     with engine.connect() as conn:
-        for kind, (sql, value) in samples.items():
-            plan = conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"), {"t": tenant, "v": value})
-            print(f"-- {kind}: {value}", file=sys.stderr)
+        for kind, (sql, values) in samples.items():
+            plan = conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"), {"t": tenant, **values})
+            print(f"-- {kind}: {values}", file=sys.stderr)
             for line in plan:
                 print("   " + line[0], file=sys.stderr)
     engine.dispose()

@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from prichal.adapters.db import tables as t
 from prichal.domain.errors import InvalidInput
-from prichal.domain.order_search import SearchCriteria, guess
+from prichal.domain.order_search import SearchCriteria, guess, name_word_query, search_text
 from prichal.domain.ticket_codes import TicketClaims
 from tests.crm_support import place_order
 
@@ -98,6 +100,15 @@ def test_yo_and_ye_are_the_same_letter(container, demo, people, typed):
 def test_name_fragment_is_not_a_pattern(container, demo, people):
     assert numbers(container, demo, SearchCriteria(name="%%%")) == []
     assert numbers(container, demo, SearchCriteria(name="___")) == []
+
+
+@pytest.mark.parametrize("typed", ["o'brien", "O'Brien Шон", "' OR true --", "\\' OR 'a' = 'a"])
+def test_quotes_in_a_fragment_are_text_not_sql(container, owner_engine, demo, people, typed):
+    """The search function quotes the criteria into its statements (migration 0018)."""
+    obrien = place_order(owner_engine, demo, name="O'Brien Шон", email="o'brien@example.test")
+    found = numbers(container, demo, SearchCriteria(name=typed))
+    assert found == ([obrien.number] if "brien" in typed.lower() else [])
+    assert numbers(container, demo, SearchCriteria(email=typed)) == ([obrien.number] if typed == "o'brien" else [])
 
 
 def test_by_status_sailing_dates_and_attention(container, owner_engine, demo, people):
@@ -213,19 +224,61 @@ def test_a_name_typed_with_double_spaces_is_found(container, owner_engine, demo)
     assert numbers(container, demo, SearchCriteria(name="кравец анна")) == [order.number]
 
 
+NAME_WORDS = st.text(alphabet="абвгдеиклмнопрстюя'\\-", min_size=1, max_size=14)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(NAME_WORDS, min_size=2, max_size=4), cut=st.tuples(st.integers(0, 60), st.integers(0, 60)))
+def test_every_fragment_of_a_name_matches_its_words_index_entry(container, words, cut):
+    """The words index only narrows what the LIKE checks: whatever part of a name is typed
+    (two words or more), prichal_name_lexemes of the name matches name_word_query of it."""
+    name = search_text(" ".join(words))
+    start, length = cut
+    fragment = search_text(name[start:start + length])
+    query = name_word_query(fragment)
+    if query is None:
+        return
+    with container.engine.connect() as conn:
+        assert conn.execute(text("SELECT prichal_name_lexemes(:n) @@ CAST(:q AS tsquery)"),
+                            {"n": name, "q": query}).scalar(), (name, fragment, query)
+
+
+def test_the_words_index_tells_names_apart(container):
+    with container.engine.connect() as conn:
+        def matches(name: str, fragment: str) -> bool:
+            return conn.execute(text("SELECT prichal_name_lexemes(:n) @@ CAST(:q AS tsquery)"),
+                                {"n": name, "q": name_word_query(fragment)}).scalar()
+
+        assert matches("назарова ирина сергеевна", "назарова ирина сергеевна")
+        assert matches("назарова ирина сергеевна", "арова ирина серг")
+        assert not matches("назарова ирина сергеевна", "назарова инна сергеевна")
+        assert not matches("иванова мария", "иванов мар")  # "иванов" does not end a word here
+
+
 def test_both_steps_of_the_search_function_give_the_same_rows(container, owner_engine, demo, people):
     """A tenant's newest window answers a common fragment, the trigram index a rare one
-    (migration 0016): force each and compare."""
+    (migration 0016), the words index a name of several words (0018): force each and compare,
+    and the words index against the trigram index alone."""
     for i in range(6):
         place_order(owner_engine, demo, name=f"Иванов Иван {i}", phone=f"+7 921 000-00-0{i}")
+        place_order(owner_engine, demo, name=f"Иванова Мария {'Ивановна' if i % 2 else 'Петровна'}")
     criteria = [{"name": "%иванов%"}, {"name": "%иван%", "statuses": ["paid"]}, {"phone": "%792100000%"},
                 {"email": "%example%"}, {"phone": "%8921%", "phone_prefix": "7921"}, {"name": "%нет такого%"},
-                {"name": "%иванов%", "needs_attention": False}]
+                {"name": "%иванов%", "needs_attention": False},
+                *(SearchCriteria(name=typed).database_criteria() for typed in (
+                    "иванов иван", "Иванов Иван 3", "ванов ив", "нов иван 4", "иван иван", "мария иванов",
+                    "ова мария ивановна", "иванова мария петровна", "ванова мари", "иванова мария ивановна нет"))]
     with container.uow(demo.tenant_id) as uow:
+        def answer(wanted: dict, before: int | None, window: int) -> list[int]:
+            return uow.conn.execute(text(
+                "SELECT number FROM prichal_search_orders(CAST(:c AS jsonb), :b, 3, :w) ORDER BY number DESC"),
+                {"c": json.dumps(wanted), "b": before, "w": window}).scalars().all()
+
         for wanted in criteria:
+            trigrams_only = {key: value for key, value in wanted.items() if key != "name_words"}
             for before in (None, 5):
-                answers = [uow.conn.execute(text(
-                    "SELECT number FROM prichal_search_orders(CAST(:c AS jsonb), :b, 3, :w) ORDER BY number DESC"),
-                    {"c": json.dumps(wanted), "b": before, "w": window}).scalars().all()
-                    for window in (1, 2, 10000)]
-                assert answers[0] == answers[1] == answers[2], (wanted, before, answers)
+                answers = [answer(wanted, before, window) for window in (1, 2, 10000)]
+                answers.append(answer(trigrams_only, before, 1))
+                assert answers[0] == answers[1] == answers[2] == answers[3], (wanted, before, answers)
+    found = SearchCriteria(name="ова мария ивановна")
+    assert len(numbers(container, demo, found)) == 3  # and it is not an empty answer that agrees

@@ -12,6 +12,7 @@ from prichal.domain.order_search import (
     SearchCriteria,
     guess,
     like_escape,
+    name_word_query,
     parse_cursor,
     phone_digits,
     phone_query,
@@ -49,6 +50,30 @@ def test_bad_phone_fragments(typed):
 def test_names_compare_lower_case_with_e_for_yo():
     assert search_text("  ЁЛКИН   Фёдор ") == "елкин федор"
     assert SearchCriteria(name="Ёлкин").database_criteria() == {"name": "%елкин%"}
+
+
+def test_a_fragment_of_several_words_asks_how_its_words_begin_and_end():
+    # the first word ends a name word (reversed behind ">"), the last begins one ("<"), a middle one is whole
+    assert name_word_query("назарова ирина сергеевна") == "'>аворазан' & '<ирина' & '>анири' & '<сергеевна'"
+    assert name_word_query("анова мар") == "'>авона' & '<мар'"
+    assert SearchCriteria(name="Иванов  Мар").database_criteria() == {
+        "name": "%иванов мар%", "name_words": "'>вонави' & '<мар'"}
+
+
+def test_a_single_word_is_left_to_the_trigram_index():
+    assert name_word_query("иванова") is None
+    assert "name_words" not in SearchCriteria(name="Иванова").database_criteria()
+
+
+def test_short_words_are_left_out_and_long_ones_cut():
+    assert name_word_query("а мария п") == "'<мария' & '>яирам'"
+    assert name_word_query("ли по") is None
+    assert name_word_query("ян константинопольская") == "'<константин'"  # 10 letters, as indexed
+
+
+def test_quotes_and_backslashes_in_a_name_stay_text():
+    assert name_word_query("o'brien шон") == "'>neirb''o' & '<шон'"
+    assert name_word_query("a\\bc def") == "'>cb\\\\a' & '<def'"
 
 
 def test_like_wildcards_are_literal():

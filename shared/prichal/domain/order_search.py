@@ -1,4 +1,4 @@
-"""What an agent typed, turned into search criteria (pure; the SQL twin is migration 0016).
+"""What an agent typed, turned into search criteria (pure; the SQL twins are migrations 0016 and 0018).
 
 Normalisation is the same at write time (the ``order_search`` trigger) and here:
 
@@ -52,6 +52,40 @@ def like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+WORD_PART_MAX = 10  # the longest word start/end prichal_name_lexemes indexes (migration 0018)
+
+
+def _lexeme(marker: str, part: str) -> str:
+    text = marker + part[:WORD_PART_MAX]
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def name_word_query(name: str) -> str | None:
+    """The words-index query (a ``tsquery``) every name containing ``name`` matches, or None.
+
+    ``name`` is normalised (``search_text``). Found inside a name, a fragment of two words or
+    more has its last word at the start of a name word, its first word at the end of one,
+    and its middle words are whole words (both). ``prichal_name_lexemes`` (migration 0018)
+    indexes every word's starts ``<...`` and reversed ends ``>...`` of 3 to
+    ``WORD_PART_MAX`` letters, so the query is a few exact lexemes. It only narrows the rows
+    the LIKE then checks, so it may say less than the fragment: a word shorter than
+    ``MIN_FRAGMENT`` is left out, a longer one is cut. A single word can begin and end
+    inside a name word: None, the trigram index answers it.
+    """
+    words = name.split(" ")
+    if len(words) < 2:
+        return None
+    terms = []
+    for position, word in enumerate(words):
+        if len(word) < MIN_FRAGMENT:
+            continue
+        if position > 0:
+            terms.append(_lexeme("<", word))
+        if position < len(words) - 1:
+            terms.append(_lexeme(">", word[::-1]))
+    return " & ".join(terms) or None
+
+
 def _invalid(field_name: str, msg: str) -> InvalidInput:
     return InvalidInput(msg, errors=[{"loc": ["query", field_name], "type": "value_error", "msg": msg}])
 
@@ -102,6 +136,9 @@ class SearchCriteria:
             if len(name) < MIN_FRAGMENT:
                 raise _invalid("name", f"type at least {MIN_FRAGMENT} letters of the name")
             found["name"] = f"%{like_escape(name)}%"
+            words = name_word_query(name)
+            if words is not None:
+                found["name_words"] = words
         if self.email is not None:
             email = self.email.strip().lower()
             if len(email) < MIN_FRAGMENT:

@@ -6,8 +6,10 @@ machine needs nothing but a running PostgreSQL.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -48,6 +50,16 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url or get_settings().database_url), revision)
+
+
+def revision_module(filename: str) -> ModuleType:
+    """A revision's module, for what it defines (its file name is not importable as a module name)."""
+    spec = importlib.util.spec_from_file_location(f"prichal_revision_{Path(filename).stem}",
+                                                  MIGRATIONS / "versions" / filename)
+    assert spec is not None and spec.loader is not None, filename
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str]) -> int:

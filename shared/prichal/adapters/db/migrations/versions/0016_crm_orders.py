@@ -70,6 +70,10 @@ BEGIN
 END
 $$;
 
+"""
+
+# Replaced by migration 0018 (an early stop in the first step); its downgrade restores this one.
+SEARCH_FUNCTION = r"""
 -- criteria (all optional): name, email, email_exact, phone (LIKE patterns, already escaped
 -- by the caller), phone_prefix (digits a number may start with), order_ids (uuid[]), statuses (text[]), sailing_id,
 -- created_from, created_to, needs_attention (bool). Newest first, below before_number.
@@ -231,6 +235,7 @@ def upgrade() -> None:
                     postgresql_where=sa.text('needs_attention IS NOT NULL'))
 
     op.execute(FUNCTIONS)
+    op.execute(SEARCH_FUNCTION)
     op.execute("""
         INSERT INTO order_search (order_id, tenant_id, number, status, sailing_id, created_at, needs_attention,
                                   name_search, email_search, phone_digits)
