@@ -135,7 +135,8 @@ BEGIN
         -- the window newest first, the pattern as a filter, stopping at a full page
         EXECUTE format('SELECT array_agg(p.order_id ORDER BY p.number DESC), array_agg(p.number ORDER BY p.number DESC) '
                        'FROM (SELECT s.order_id, s.number FROM (SELECT * FROM order_search s WHERE %s '
-                       'ORDER BY s.number DESC LIMIT %s) s WHERE %s ORDER BY s.number DESC LIMIT %s) p', scope, window_rows, conds, max_rows)
+                       'ORDER BY s.number DESC LIMIT %s) s WHERE %s ORDER BY s.number DESC LIMIT %s) p',
+                       scope, window_rows, conds, max_rows)
         INTO ids, nums;
         IF coalesce(cardinality(ids), 0) < max_rows THEN
             -- not a full page: still the answer when the window held every order below the cursor
