@@ -90,6 +90,8 @@ DECLARE
     ids uuid[];
     nums integer[];
     seen bigint;
+    key text;
+    cond text;
 BEGIN
     IF tenant IS NULL THEN
         RETURN;
@@ -119,18 +121,12 @@ BEGIN
         conds := conds || format(' AND s.status = ANY(%L::text[])',
                                  ARRAY(SELECT jsonb_array_elements_text(criteria->'statuses')));
     END IF;
-    IF criteria ? 'sailing_id' THEN
-        conds := conds || format(' AND s.sailing_id = %L::uuid', (criteria->>'sailing_id')::uuid);
-    END IF;
-    IF criteria ? 'created_from' THEN
-        conds := conds || format(' AND s.created_at >= %L::timestamptz', (criteria->>'created_from')::timestamptz);
-    END IF;
-    IF criteria ? 'created_to' THEN
-        conds := conds || format(' AND s.created_at < %L::timestamptz', (criteria->>'created_to')::timestamptz);
-    END IF;
-    IF criteria ? 'needs_attention' THEN
-        conds := conds || format(' AND s.needs_attention = %L::boolean', (criteria->>'needs_attention')::boolean);
-    END IF;
+    FOR key, cond IN VALUES ('sailing_id', ' AND s.sailing_id = %L::uuid'),
+                            ('created_from', ' AND s.created_at >= %L::timestamptz'),
+                            ('created_to', ' AND s.created_at < %L::timestamptz'),
+                            ('needs_attention', ' AND s.needs_attention = %L::boolean') LOOP
+        IF criteria ? key THEN conds := conds || format(cond, criteria->>key); END IF;
+    END LOOP;
     IF fragment AND NOT criteria ? 'order_ids' THEN
         -- the window newest first, the pattern as a filter, stopping at a full page
         EXECUTE format('SELECT array_agg(p.order_id ORDER BY p.number DESC), array_agg(p.number ORDER BY p.number DESC) '
