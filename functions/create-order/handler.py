@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from prichal.bootstrap import container, function_app
-from prichal.domain.contacts import control_character
+from prichal.domain.contacts import PHONE_TYPED, control_character, e164_phone
 from prichal.domain.errors import InvalidInput
 from prichal.domain.money import format_rub
 from prichal.domain.orders import Customer, Order, OrderStatus, Payment, PaymentStatus
@@ -24,9 +24,6 @@ from prichal.entrypoints.openapi import HTML, Header, Media, describe
 from prichal.services.checkout import ItemRequest, OrderRequest
 
 app = function_app("create-order", "Orders", "Orders from holds, with VAT per line and a payment to confirm.")
-
-PHONE = r"^\+?[0-9]{10,15}$"
-
 
 MONEY = r"^-?[0-9]+\.[0-9]{2}$"
 
@@ -43,7 +40,14 @@ class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_needed("email", "phone"))
     name: Text = Field(min_length=1, max_length=200)
     email: Email | None = Field(default=None, max_length=254, description="RFC 5322/6531; stored normalised")
-    phone: Text | None = Field(default=None, pattern=PHONE)
+    phone: Text | None = Field(default=None, pattern=PHONE_TYPED,
+                               description="10-15 digits, as typed (+7 921 555-12-34, 8 (921) 555-12-34); "
+                                           "stored as + and its E.164 digits")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, phone: str | None) -> str | None:
+        return None if phone is None else e164_phone(phone)  # a BadPhone is a ValueError: 422
 
     @model_validator(mode="after")
     def _contact(self) -> CustomerIn:

@@ -30,9 +30,10 @@ def _crm(gateway, method, path, demo, token, **kwargs):
 
 def test_find_by_a_phone_fragment_then_refund_with_a_reason(gateway, container, demo, other_demo):
     hold = _hold(gateway, demo, {"sailing_id": assigned_sailing(demo), "seat_ids": ["main-E-1"]})
-    body = {"hold_token": hold["token"], "customer": {"name": "Ёлкина Вера", "phone": "+79117654321"},
+    body = {"hold_token": hold["token"], "customer": {"name": "Ёлкина Вера", "phone": "+7 (911) 765-43-21"},
             "items": [{"seat_id": "main-E-1", "ticket_type": "adult"}]}
     order = _order(gateway, demo, body, key=str(uuid.uuid4())).json()
+    assert order["customer"]["phone"] == "+79117654321"  # stored as E.164, however typed
     assert _pay(order["payment"]["confirmation_url"]).status_code == 303
     agent = staff_token(demo.tenant_id, "agent")
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from prichal.domain.attention import AttentionEntry, build_queue, checked_reason, reason_of_log_action, reason_of_text
+from prichal.domain.contacts import BadPhone, e164_phone
 from prichal.domain.errors import InvalidInput
 from prichal.domain.order_search import (
     SearchCriteria,
@@ -18,7 +19,7 @@ from prichal.domain.order_search import (
     phone_query,
     search_text,
 )
-from prichal.services.order_actions import checked_key, e164
+from prichal.services.order_actions import checked_key
 
 
 @pytest.mark.parametrize("typed", ["+7 (921) 555-12-34", "89215551234", "8 921 555 12 34", "9215551234",
@@ -114,11 +115,12 @@ def test_cursors():
 
 
 def test_contact_phones_are_stored_as_e164():
-    assert e164("8 (921) 555-12-34") == "+79215551234"
-    assert e164("+44 20 7946 0958") == "+442079460958"
-    for bad in ("12345", "+7 921 abc", "1" * 30):
-        with pytest.raises(InvalidInput):
-            e164(bad)
+    assert e164_phone("8 (921) 555-12-34") == "+79215551234"
+    assert e164_phone("+44 20 7946 0958") == "+442079460958"
+    assert e164_phone("+79215551234") == "+79215551234"
+    for bad in ("12345", "+7 921 abc", "1" * 30, "+7 921 5551234 567890"):
+        with pytest.raises(BadPhone):
+            e164_phone(bad)
 
 
 def test_idempotency_keys():

@@ -1,5 +1,9 @@
-"""What people type that we write back out: e-mail addresses and names, and the control
-characters none of them may hold.
+"""What people type that we write back out: e-mail addresses, phones and names, and the
+control characters none of them may hold.
+
+**Phones** may be typed with spaces, brackets, dashes and dots, in the Russian 8/10-digit
+forms or international ones; they are stored as ``+`` and their E.164 digits
+(``8 (921) 555-12-34`` -> ``+79215551234``), which the order search and the CRM read.
 
 **Control characters.** No text a client sends may contain a C0 or C1 control character
 (U+0000-U+001F, U+007F-U+009F): NUL cannot be stored in PostgreSQL at all, CR/LF would
@@ -30,6 +34,8 @@ from email.headerregistry import Address
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 
+from .order_search import phone_digits
+
 # email-validator's documented way to allow special-use names is to edit this list in place.
 email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES
                                                if name not in ("test", "local")]
@@ -50,6 +56,24 @@ def without_control_characters(text: str) -> str:
 
 class BadAddress(ValueError):
     """Not an address mail can be sent to; the message says why, for the buyer."""
+
+
+class BadPhone(ValueError):
+    """Not a phone number; the message says why."""
+
+
+PHONE_TYPED = r"^\+?[\d\s()\-.]{10,24}$"  # what may be typed; e164_phone checks the digits
+_PHONE_TYPED = re.compile(PHONE_TYPED)
+
+
+def e164_phone(phone: str) -> str:
+    """``+`` and the E.164 digits of a phone as typed (8/10-digit Russian forms -> +7)."""
+    if not _PHONE_TYPED.match(phone.strip()):
+        raise BadPhone("a phone is 10-15 digits, optionally with +, spaces, brackets, dashes")
+    digits = phone_digits(phone) or ""
+    if not 10 <= len(digits) <= 15:
+        raise BadPhone("a phone is 10-15 digits")
+    return "+" + digits
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,15 +20,14 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from prichal.domain import events
-from prichal.domain.contacts import BadAddress, control_character, normalize_email
+from prichal.domain.contacts import BadAddress, BadPhone, control_character, e164_phone, normalize_email
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
-from prichal.domain.order_search import canonical_uuid, phone_digits
+from prichal.domain.order_search import canonical_uuid
 from prichal.observability.tracing import inject_context
 
 ORDERS_EDIT = "orders.edit"
 ORDERS_REFUND = "orders.refund"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-_PHONE = re.compile(r"^\+?[\d\s()\-.]{10,24}$")
 
 
 class Actor(Protocol):
@@ -79,16 +78,6 @@ def checked_key(key: str | None, required: bool = False) -> str | None:
     if not _KEY.match(key):
         raise _invalid(["header", "Idempotency-Key"], "1 to 200 printable ASCII characters")
     return key
-
-
-def e164(phone: str) -> str:
-    """A phone as stored by the CRM: ``+`` and its E.164 digits (8/10-digit Russian forms -> +7)."""
-    if not _PHONE.match(phone.strip()):
-        raise _invalid(["body", "phone"], "a phone is 10-15 digits, optionally with +, spaces, brackets, dashes")
-    digits = phone_digits(phone) or ""
-    if not 10 <= len(digits) <= 15:
-        raise _invalid(["body", "phone"], "a phone is 10-15 digits")
-    return "+" + digits
 
 
 class OrderActions:
@@ -168,7 +157,10 @@ class OrderActions:
             except BadAddress as exc:
                 raise _invalid(["body", "email"], str(exc)) from exc
         if phone is not None:
-            wanted["customer_phone"] = e164(phone)
+            try:
+                wanted["customer_phone"] = e164_phone(phone)
+            except BadPhone as exc:
+                raise _invalid(["body", "phone"], str(exc)) from exc
         if not wanted:
             raise _invalid(["body"], "send the name, email or phone to correct")
 
