@@ -67,23 +67,24 @@ def name_word_query(name: str) -> str | None:
     more has its last word at the start of a name word, its first word at the end of one,
     and its middle words are whole words (both). ``prichal_name_lexemes`` (migration 0018)
     indexes every word's starts ``<...`` and reversed ends ``>...`` of 3 to
-    ``WORD_PART_MAX`` letters, so the query is a few exact lexemes. It only narrows the rows
-    the LIKE then checks, so it may say less than the fragment: a word shorter than
-    ``MIN_FRAGMENT`` is left out, a longer one is cut. A single word can begin and end
-    inside a name word: None, the trigram index answers it.
+    ``WORD_PART_MAX`` letters, so the query is a few exact lexemes; a longer word is cut,
+    which only widens what the LIKE then checks.
+
+    None (the trigram index answers) for a single word, which can begin and end inside a
+    name word, and for a fragment with a word shorter than ``MIN_FRAGMENT``: without that
+    word the query could say as little as "a word ends in -ова" (half the names), while
+    the trigrams still see it.
     """
     words = name.split(" ")
-    if len(words) < 2:
+    if len(words) < 2 or any(len(word) < MIN_FRAGMENT for word in words):
         return None
     terms = []
     for position, word in enumerate(words):
-        if len(word) < MIN_FRAGMENT:
-            continue
         if position > 0:
             terms.append(_lexeme("<", word))
         if position < len(words) - 1:
             terms.append(_lexeme(">", word[::-1]))
-    return " & ".join(terms) or None
+    return " & ".join(terms)
 
 
 def _invalid(field_name: str, msg: str) -> InvalidInput:

@@ -20,7 +20,8 @@ the tenant's newest 10,000 orders, then in the trigram index. Measured at 1,000,
   as whole lexemes, so that question is an intersection of a few short posting lists
   (1.7 ms for the same search; prefix queries on plain words cost 17 ms: GIN cannot skip
   through partial matches). The LIKE then rechecks the rows: the answer is the same.
-  One-word fragments (which may start and end inside a word) stay on trigrams.
+  One-word fragments (which may start and end inside a word) and fragments with a word of
+  fewer than 3 letters stay on trigrams.
 
 The criteria are now interpolated as quoted literals (``format('%L')``) rather than bound
 parameters: the statements are planned per call either way (``EXECUTE``), and one condition
