@@ -4,9 +4,8 @@ The CRM's own latency percentiles (p50/p95/p99 from its request histogram, this 
 since it started; see ``prichal.observability.slo``) against the SLO, the open support cases
 per priority with how many are at risk or breached, and the size of the attention queue.
 
-The attention queue belongs to the crm-orders branch: it is read through ``AttentionQueue``
-(``Container.attention_queue`` wires it). Until that branch provides its own, the count is
-the orders whose ``needs_attention`` flag is set.
+The attention queue's size is ``services/attention_queue.AttentionQueue.size`` (orders
+with an open flag, every reason), wired by ``Container.attention_queue``.
 """
 
 from __future__ import annotations
@@ -27,17 +26,6 @@ class AttentionQueue(Protocol):
 
 class CaseCounts(Protocol):
     def sla_counts(self, tenant: Tenant) -> dict[str, dict[str, int]]: ...
-
-
-class FlaggedOrders:
-    """The attention queue's size as the ``needs_attention`` flag of orders says it."""
-
-    def __init__(self, uow: Callable[[str], Any]) -> None:
-        self._uow = uow
-
-    def size(self, tenant: Tenant) -> int | None:
-        with self._uow(tenant.id) as uow:
-            return uow.cases.orders_flagged_for_attention()
 
 
 class CrmSla:

@@ -100,12 +100,6 @@ class CaseRepository:
             .where(c.c.status.in_(["new", "in_progress", "waiting_for_buyer"])).group_by(c.c.priority))
         return {row.priority: {"open": row.open, "at_risk": row.at_risk, "breached": row.breached} for row in rows}
 
-    def orders_flagged_for_attention(self) -> int:
-        """Orders whose ``needs_attention`` flag is set: the attention queue's size until the
-        crm-orders branch's own queue replaces it (``Container.attention_queue``)."""
-        return self.conn.execute(select(func.count()).select_from(orders).where(
-            orders.c.needs_attention.is_not(None))).scalar_one()
-
     # --- messages ------------------------------------------------------------------------
     def add_message(self, case_id: str, kind: str, author_type: str, author_id: str | None, author_name: str,
                     body: str, now: datetime) -> int:
