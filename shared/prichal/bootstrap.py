@@ -360,8 +360,14 @@ class Container:
 
     @cached_property
     def crm_sla(self) -> CrmSla:
+        fleet = None
+        if self.settings.crm_sla_prometheus_url:
+            from prichal.adapters.prometheus_api import PrometheusLatency
+
+            fleet = PrometheusLatency(self.settings.crm_sla_prometheus_url, self.settings.crm_sla_window_minutes,
+                                      self.settings.crm_sla_prometheus_timeout_seconds)
         return CrmSla(cases=self.cases, attention=self.attention_queue, p95_ms=self.settings.crm_slo_p95_ms,
-                      p99_ms=self.settings.crm_slo_p99_ms, now=self.now)
+                      p99_ms=self.settings.crm_slo_p99_ms, now=self.now, fleet=fleet)
 
     @cached_property
     def staff_users(self) -> StaffUsers:

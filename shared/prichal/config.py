@@ -324,6 +324,11 @@ class Settings(BaseSettings):
     # Its SLO (DESIGN.md): GET /function/crm/sla compares its own latency percentiles with them.
     crm_slo_p95_ms: float = Field(default=800.0, gt=0)
     crm_slo_p99_ms: float = Field(default=1500.0, gt=0)
+    # The Prometheus server that scrapes the functions (http://host:9090): /sla then reports
+    # every instance's latency over the window; unset, this instance's since it started.
+    crm_sla_prometheus_url: str | None = None
+    crm_sla_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    crm_sla_prometheus_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
     # --- observability -------------------------------------------------------------
     log_level: str = "INFO"

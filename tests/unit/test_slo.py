@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Histogram
 
 from prichal.observability.slo import histogram_quantile, latency_of
-from prichal.services.crm_sla import CrmSla
+from prichal.services.crm_sla import LOCAL_SOURCE, CrmSla, LatencyUnavailable
 
 INF = float("inf")
 
@@ -60,3 +60,36 @@ def test_the_sla_report_on_fakes():
                   latency=lambda name: {"requests": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None,
                                         "routes": []}).report(tenant=None)
     assert idle["latency"]["p95_ok"] is None
+    assert report["latency"]["source"] == LOCAL_SOURCE
+
+
+IDLE = {"requests": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "routes": []}
+
+
+class FakeFleet:
+    def __init__(self, answer=None, failure=None):
+        self.answer, self.failure, self.asked = answer, failure, []
+
+    def latency(self, function, exclude):
+        self.asked.append((function, tuple(exclude)))
+        if self.failure:
+            raise LatencyUnavailable(self.failure)
+        return self.answer
+
+
+def test_the_fleet_s_latency_is_reported_when_it_can_be_read():
+    fleet = FakeFleet({"requests": 5000, "p50_ms": 20.0, "p95_ms": 700.0, "p99_ms": 1600.0, "routes": [],
+                       "source": "Prometheus: every instance, the last 60 minutes"})
+    sla = CrmSla(cases=FakeCases(), attention=FakeAttention(), p95_ms=800, p99_ms=1500, now=lambda: None,
+                 latency=lambda name: IDLE, fleet=fleet)
+    latency = sla.report(tenant=None)["latency"]
+    assert latency["requests"] == 5000 and latency["p95_ok"] is True and latency["p99_ok"] is False
+    assert latency["source"].startswith("Prometheus") and fleet.asked == [("crm", ("/sla",))]
+
+
+def test_without_the_fleet_this_instance_answers_and_says_why():
+    sla = CrmSla(cases=FakeCases(), attention=FakeAttention(), p95_ms=800, p99_ms=1500, now=lambda: None,
+                 latency=lambda name: IDLE, fleet=FakeFleet(failure="Prometheus did not answer within 2 s"))
+    latency = sla.report(tenant=None)["latency"]
+    assert latency["requests"] == 0 and latency["p95_ok"] is None
+    assert latency["source"] == f"{LOCAL_SOURCE} (Prometheus did not answer within 2 s)"

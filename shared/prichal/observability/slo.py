@@ -4,8 +4,9 @@
 rank); ``latency_of(function)`` reads ``prichal_request_seconds`` of one function from this
 process's registry (or every worker's, under ``PROMETHEUS_MULTIPROC_DIR``). The buckets have
 bounds at the CRM SLO's 0.8 and 1.5 s, so "is p95 within 800 ms" is exact, not estimated.
-This is one process's view since it started; the fleet's view over a window is Prometheus's
-``histogram_quantile(0.95, sum by (le) (rate(prichal_request_seconds_bucket{function="crm"}[5m])))``.
+This is one process's view since it started; ``latency_from`` computes the same figures
+from any cumulative bucket counts, such as the fleet's over a window that
+``adapters/prometheus_api.py`` reads from the Prometheus server.
 """
 
 from __future__ import annotations
@@ -58,10 +59,9 @@ def _buckets(samples: Iterable[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def latency_of(function: str, exclude: Iterable[str] = (), registry: Any = None) -> dict[str, Any]:
-    """Requests and p50/p95/p99 (ms) of ``function``, over all its routes and per route."""
+    """Requests and p50/p95/p99 (ms) of ``function`` in this process, over all its routes and per route."""
     skip = BUILT_IN | set(exclude)
-    every: list[tuple[float, float]] = []
-    per_route: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    points: list[BucketPoint] = []
     for metric in (registry or _registry()).collect():
         if metric.name != "prichal_request_seconds":
             continue
@@ -71,13 +71,25 @@ def latency_of(function: str, exclude: Iterable[str] = (), registry: Any = None)
                 continue
             if labels.get("route") in skip:
                 continue
-            point = (float(labels["le"]), float(sample.value))
-            every.append(point)
-            per_route[(labels["route"], labels["method"])].append(point)
-    overall = _buckets(every)
-    return {**_figures(overall),
-            "routes": [{"route": route, "method": method, **_figures(_buckets(points))}
-                       for (route, method), points in sorted(per_route.items())]}
+            points.append((labels["route"], labels["method"], float(labels["le"]), float(sample.value)))
+    return latency_from(points)
+
+
+BucketPoint = tuple[str, str, float, float]  # route, method, upper bound, cumulative count
+
+
+def latency_from(points: Iterable[BucketPoint]) -> dict[str, Any]:
+    """Requests and p50/p95/p99 (ms), overall and per (route, method), from the cumulative
+    bucket counts of a request histogram: this process's (``latency_of``) or a window's
+    increase over every instance (``adapters/prometheus_api.py``)."""
+    every: list[tuple[float, float]] = []
+    per_route: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for route, method, bound, count in points:
+        every.append((bound, count))
+        per_route[(route, method)].append((bound, count))
+    return {**_figures(_buckets(every)),
+            "routes": [{"route": route, "method": method, **_figures(_buckets(bucket_points))}
+                       for (route, method), bucket_points in sorted(per_route.items())]}
 
 
 def _figures(buckets: list[tuple[float, float]]) -> dict[str, Any]:
@@ -85,5 +97,5 @@ def _figures(buckets: list[tuple[float, float]]) -> dict[str, Any]:
         found = histogram_quantile(q, buckets)
         return None if found is None else round(found * 1000, 1)
 
-    return {"requests": int(buckets[-1][1]) if buckets else 0, "p50_ms": ms(0.5), "p95_ms": ms(0.95),
+    return {"requests": round(buckets[-1][1]) if buckets else 0, "p50_ms": ms(0.5), "p95_ms": ms(0.95),
             "p99_ms": ms(0.99)}
