@@ -95,3 +95,102 @@ def test_an_inner_block_never_extends_the_outer_one() -> None:
     with provider_deadline(3.0, clock) as outer, provider_deadline(30.0, clock) as inner:
         assert inner is outer and inner.remaining() == 3.0
 
+
+
+# --- order expiry: the run's provider time shared fairly between tenants -----------------
+
+def test_each_tenant_gets_its_share_of_what_is_left_and_another_leads_each_minute():
+    from prichal.adapters.payments.deadline import Deadline
+    from prichal.services.order_expiry import tenant_turns
+
+    clock = Clock()
+    budget = Deadline.after(12.0, clock)
+    used = {"a": 12.0, "b": 0.0, "c": 0.0}  # a's provider is dead: it spends whatever it is given
+    turns = []
+    for tenant, share in tenant_turns(["a", "b", "c"], budget, turn=0, floor=2.0):
+        turns.append((tenant, share))
+        with provider_deadline(share, clock) as deadline:
+            clock.sleep(min(used[tenant], deadline.remaining()))
+    assert turns == [("a", 4.0), ("b", 4.0), ("c", 8.0)]  # b used nothing: c gets it
+
+    assert [t for t, _ in tenant_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=1, floor=2.0)] == [
+        "b", "c", "a"]
+    assert next(t for t, _ in tenant_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=29_411_521,
+                                       floor=2.0)) == "b"  # minutes since the epoch, modulo 3
+    assert list(tenant_turns([], Deadline.after(1.0, clock), turn=5, floor=2.0)) == []
+
+
+def test_many_tenants_still_get_the_floor_and_the_run_never_overruns():
+    from prichal.services.order_expiry import tenant_turns
+
+    clock = Clock()
+    given = []
+    with provider_deadline(10.0, clock) as budget:  # the run's, as payments.deadline() opens it
+        for _, share in tenant_turns([f"t{i}" for i in range(20)], budget, turn=0, floor=2.0):
+            with provider_deadline(share, clock) as deadline:  # every tenant's provider is dead
+                given.append(deadline.remaining())
+                clock.sleep(deadline.remaining())
+    assert given[:5] == [2.0] * 5 and given[5:] == [0.0] * 15  # the rest waits for the next run, led by others
+    assert budget.remaining() == 0.0
+
+
+class _Uow:
+    def __init__(self, due: dict[str, list], tenant_id: str) -> None:
+        self.orders = type("Orders", (), {"due_for_expiry": lambda _, now, limit: due[tenant_id]})()
+        self.payments = type("Payments", (), {"for_order": lambda _, order_id, for_update=False: due["payments"][
+            order_id]})()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+
+class _DeadOrSlowProviders:
+    """Payments of tenant "a" go to a provider that hangs: it waits out whatever deadline the
+    call has (on the fake clock) and gives no answer; "b"'s answers at once, also no answer,
+    so that both stay unpaid. Records the time each call was given."""
+
+    def __init__(self, clock: Clock, budget: float) -> None:
+        self.clock, self.budget, self.given = clock, budget, []
+
+    def deadline(self):
+        return provider_deadline(self.budget, self.clock)
+
+    def reread(self, payment):
+        from prichal.adapters.payments.deadline import current_deadline
+
+        left = current_deadline().remaining()
+        self.given.append((payment.account.shop_id, left))
+        if payment.account.shop_id == "a":
+            self.clock.sleep(left)
+        raise PaymentUnavailable("no answer")
+
+
+def test_one_tenant_s_dead_provider_leaves_the_others_their_time(monkeypatch):
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from prichal.domain.orders import Payment, PaymentAccount, PaymentStatus
+    from prichal.services import order_expiry
+
+    def payment(order_id: str, shop: str) -> Payment:
+        return Payment(order_id, order_id, PaymentAccount("yookassa", shop_id=shop), f"pay-{order_id}",
+                       PaymentStatus.PENDING, Decimal("100.00"), "RUB", order_id)
+
+    due = {"a": ["a1", "a2"], "b": ["b1"], "payments": {"a1": payment("a1", "a"), "a2": payment("a2", "a"),
+                                                         "b1": payment("b1", "b")}}
+    clock = Clock()
+    providers = _DeadOrSlowProviders(clock, budget=10.0)
+    relay = SimpleNamespace(publish_pending=lambda tenant_id: None)
+    tenants = [SimpleNamespace(id="a"), SimpleNamespace(id="b")]
+    monday_0000 = datetime(2026, 12, 7, tzinfo=UTC)  # minute number even: "a" leads
+    run = order_expiry.expire_unpaid_orders(tenants, lambda tenant_id: _Uow(due, tenant_id), None, providers,
+                                            relay, monday_0000)
+    # a's hanging provider got half the run; its second order was not asked (the account is down);
+    # b was still asked, with the other half
+    assert providers.given == [("a", 5.0), ("b", 5.0)] and run.deferred == 3
