@@ -34,11 +34,7 @@ def run(request: Request) -> dict:
     """Reconcile what is due (called by the cron connector with an empty body)."""
     c = container()
     before = c.now() - timedelta(seconds=c.settings.refund_recheck_after_seconds)
-    total = {"sent": 0, "reread": 0, "emailed": 0, "cancellations": 0}
-    for tenant in c.tenants.active():
-        for name, count in c.refunds.reconcile(tenant, before).items():
-            total[name] += count
-    return total
+    return c.refunds.reconcile_all(c.tenants.active(), before)
 
 
 handle = app.openfaas_handler

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from prichal.adapters.payments.base import PaymentUnavailable
-from prichal.adapters.payments.deadline import provider_deadline
+from prichal.adapters.payments.deadline import fair_turns, provider_deadline
 from prichal.adapters.payments.yookassa import MIN_ATTEMPT_SECONDS, YooKassaClient
 
 
@@ -101,32 +101,30 @@ def test_an_inner_block_never_extends_the_outer_one() -> None:
 
 def test_each_tenant_gets_its_share_of_what_is_left_and_another_leads_each_minute():
     from prichal.adapters.payments.deadline import Deadline
-    from prichal.services.order_expiry import tenant_turns
 
     clock = Clock()
     budget = Deadline.after(12.0, clock)
     used = {"a": 12.0, "b": 0.0, "c": 0.0}  # a's provider is dead: it spends whatever it is given
     turns = []
-    for tenant, share in tenant_turns(["a", "b", "c"], budget, turn=0, floor=2.0):
+    for tenant, share in fair_turns(["a", "b", "c"], budget, turn=0, floor=2.0):
         turns.append((tenant, share))
         with provider_deadline(share, clock) as deadline:
             clock.sleep(min(used[tenant], deadline.remaining()))
     assert turns == [("a", 4.0), ("b", 4.0), ("c", 8.0)]  # b used nothing: c gets it
 
-    assert [t for t, _ in tenant_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=1, floor=2.0)] == [
+    assert [t for t, _ in fair_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=1, floor=2.0)] == [
         "b", "c", "a"]
-    assert next(t for t, _ in tenant_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=29_411_521,
+    assert next(t for t, _ in fair_turns(["a", "b", "c"], Deadline.after(12.0, clock), turn=29_411_521,
                                        floor=2.0)) == "b"  # minutes since the epoch, modulo 3
-    assert list(tenant_turns([], Deadline.after(1.0, clock), turn=5, floor=2.0)) == []
+    assert list(fair_turns([], Deadline.after(1.0, clock), turn=5, floor=2.0)) == []
 
 
 def test_many_tenants_still_get_the_floor_and_the_run_never_overruns():
-    from prichal.services.order_expiry import tenant_turns
 
     clock = Clock()
     given = []
     with provider_deadline(10.0, clock) as budget:  # the run's, as payments.deadline() opens it
-        for _, share in tenant_turns([f"t{i}" for i in range(20)], budget, turn=0, floor=2.0):
+        for _, share in fair_turns([f"t{i}" for i in range(20)], budget, turn=0, floor=2.0):
             with provider_deadline(share, clock) as deadline:  # every tenant's provider is dead
                 given.append(deadline.remaining())
                 clock.sleep(deadline.remaining())
@@ -194,3 +192,42 @@ def test_one_tenant_s_dead_provider_leaves_the_others_their_time(monkeypatch):
     # a's hanging provider got half the run; its second order was not asked (the account is down);
     # b was still asked, with the other half
     assert providers.given == [("a", 5.0), ("b", 5.0)] and run.deferred == 3
+
+
+def test_refund_reconciliation_shares_the_run_too():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from prichal.adapters.payments.deadline import current_deadline
+    from prichal.services.refunds import RefundService
+
+    clock = Clock()
+    given = []
+
+    class Payments:
+        def deadline(self):
+            return provider_deadline(10.0, clock)
+
+        def send_refund(self, tenant, refund_id):
+            with self.deadline():  # as PaymentService's calls nest theirs
+                left = current_deadline().remaining()
+                given.append((tenant.id, refund_id, left))
+                if tenant.id == "a":
+                    clock.sleep(left)  # a's provider hangs until the call's deadline
+
+    class Uow:
+        def __init__(self, tenant_id):
+            self.refunds = SimpleNamespace(
+                unsettled=lambda before, limit: [SimpleNamespace(id=f"{tenant_id}-r1", status="requested")],
+                email_due=lambda limit: [], running_cancellations=lambda: [])
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    service = RefundService(Uow, None, None, Payments(), None, notify=None,
+                            clock=lambda: datetime(2026, 12, 7, tzinfo=UTC))
+    total = service.reconcile_all([SimpleNamespace(id="a"), SimpleNamespace(id="b")], before=None)
+    assert given == [("a", "a-r1", 5.0), ("b", "b-r1", 5.0)] and total["sent"] == 2

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from prichal.adapters.db.uow import UnitOfWork
 from prichal.adapters.payments.base import PaymentRejected, PaymentUnavailable, ProviderPayment
-from prichal.adapters.payments.deadline import Deadline, provider_deadline
+from prichal.adapters.payments.deadline import FAIR_SHARE_FLOOR_SECONDS, fair_turns, provider_deadline
 from prichal.adapters.payments.registry import PaymentNotConfigured
 from prichal.adapters.redis_holds import RedisHoldStore
 from prichal.domain.holds import HoldStatus
@@ -37,7 +36,6 @@ from .outbox import OutboxRelay
 from .payments import PaymentService, release_order
 
 log = logging.getLogger("prichal.order_expiry")
-T = TypeVar("T")
 
 
 class Verdict(enum.StrEnum):
@@ -53,39 +51,22 @@ class ExpiryRun:
     deferred: int = 0
 
 
-# No tenant's provider calls get less than this of a run (if the run has it left): one
-# YooKassa read answers in well under a second; a dead provider costs at most this.
-MIN_TENANT_SHARE_SECONDS = 2.0
-
-
 def expire_unpaid_orders(tenants: list[Tenant], uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore,
                          payments: PaymentService, relay: OutboxRelay, now: datetime, batch: int = 200) -> ExpiryRun:
     """Expire every unpaid order past its time, in every tenant, after asking the provider.
 
     The run's provider time is shared fairly: each tenant's calls get an equal part of what
-    is left (at least ``MIN_TENANT_SHARE_SECONDS``), and another tenant leads each minute, so
+    is left (at least ``FAIR_SHARE_FLOOR_SECONDS``), and another tenant leads each minute, so
     one tenant's dead or slow provider (or its backlog) cannot keep the others' unpaid orders
     holding seats run after run."""
     run = ExpiryRun()
     down: set[PaymentAccount] = set()  # accounts that gave no definite answer in this run
     with payments.deadline() as budget:  # once the run's provider time is spent, the rest waits for the next run
-        for tenant, share in tenant_turns(tenants, budget, turn=int(now.timestamp() // 60),
-                                          floor=MIN_TENANT_SHARE_SECONDS):
+        for tenant, share in fair_turns(tenants, budget, turn=int(now.timestamp() // 60),
+                                        floor=FAIR_SHARE_FLOOR_SECONDS):
             with provider_deadline(share, budget.clock):  # never more than the run has left
                 _expire_tenant(tenant, uow_factory, store, payments, relay, now, batch, down, run)
     return run
-
-
-def tenant_turns(tenants: list[T], budget: Deadline, turn: int, floor: float) -> Iterator[tuple[T, float]]:
-    """The tenants, starting at ``turn`` (modulo their number), each with its share of the
-    seconds ``budget`` has left when its turn comes: what is left over the tenants still to
-    go, at least ``floor``; time a tenant does not use passes on to the ones after it."""
-    if not tenants:
-        return
-    start = turn % len(tenants)
-    queue = tenants[start:] + tenants[:start]
-    for position, tenant in enumerate(queue):
-        yield tenant, max(budget.remaining() / (len(queue) - position), floor)
 
 
 def _expire_tenant(tenant: Tenant, uow_factory: Callable[..., UnitOfWork], store: RedisHoldStore,

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from prichal.adapters.db.uow import UnitOfWork
+from prichal.adapters.payments.deadline import FAIR_SHARE_FLOOR_SECONDS, fair_turns, provider_deadline
 from prichal.domain.catalog import Sailing, SailingStatus
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from prichal.domain.events import OrderRefunded, RefundedTicket, SailingCanceled
@@ -458,6 +459,18 @@ class RefundService:
             return uow.refunds.running_cancellations()
 
     # --- reconciliation (cron) ----------------------------------------------------------------
+    def reconcile_all(self, tenants: list[Tenant], before: datetime) -> dict[str, int]:
+        """``reconcile`` every tenant in one run whose provider time is shared fairly (see
+        ``fair_turns``): one tenant's dead provider spends its share, not the others' time."""
+        total = {"sent": 0, "reread": 0, "emailed": 0, "cancellations": 0}
+        with self._payments.deadline() as budget:
+            for tenant, share in fair_turns(tenants, budget, turn=int(self._now().timestamp() // 60),
+                                            floor=FAIR_SHARE_FLOOR_SECONDS):
+                with provider_deadline(share, budget.clock):  # reconcile's own deadlines nest inside
+                    for name, count in self.reconcile(tenant, before).items():
+                        total[name] += count
+        return total
+
     def reconcile(self, tenant: Tenant, before: datetime, limit: int = 200) -> dict[str, int]:
         """Send refunds never accepted by the provider (also late-payment ones), re-read
         pending ones, email buyers not emailed yet, resume running cancellations."""

@@ -11,12 +11,18 @@ budget of its own). Nested blocks never extend the outer one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 Clock = Callable[[], float]
+T = TypeVar("T")
+
+# No tenant's provider calls get less than this of a cron run (if the run has it left): one
+# YooKassa call answers in well under a second; a dead provider costs at most this.
+FAIR_SHARE_FLOOR_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +57,18 @@ def provider_deadline(seconds: float, clock: Clock = time.monotonic) -> Iterator
         yield deadline
     finally:
         _current.reset(token)
+
+
+def fair_turns(items: Sequence[T], budget: Deadline, turn: int, floor: float) -> Iterator[tuple[T, float]]:
+    """``items`` (a cron run's tenants) starting at ``turn`` (modulo their number), each with
+    its share of the seconds ``budget`` has left when its turn comes: what is left over the
+    items still to go, at least ``floor``; time one does not use passes on to the ones after
+    it. Open ``provider_deadline(share, budget.clock)`` for each: one tenant's dead or slow
+    provider then spends its share, not the others' time, and with another first each run
+    (``turn``: the minute), none is always last."""
+    if not items:
+        return
+    start = turn % len(items)
+    queue = [*items[start:], *items[:start]]
+    for position, item in enumerate(queue):
+        yield item, max(budget.remaining() / (len(queue) - position), floor)
