@@ -233,8 +233,9 @@ def cancellation_progress(request: Request, sailing_id: str) -> dict[str, Any]:
 @app.route("GET", "/revocations", query=RevocationQuery, response=RevocationList, errors=(401, 403, 404))
 @describe(security=("staffToken",))
 def revocations(request: Request, query: RevocationQuery) -> dict[str, Any]:
-    """Tickets whose codes are void (refunded): a scanner downloads them with its staff token."""
-    require_staff(request, Permission.ORDERS_READ)
+    """Tickets whose codes are void (refunded): a scanner downloads them with its staff token
+    (tickets.board, as the boarding function's scans)."""
+    require_staff(request, Permission.TICKETS_BOARD)
     return {"revoked": container().refunds.revocations(request.tenant, query.sailing_id, query.since)}
 
 

@@ -52,6 +52,7 @@ from prichal.observability.logging import configure_logging
 from prichal.observability.tracing import configure_tracing
 from prichal.production import refuse_unsafe_start
 from prichal.services.attention_queue import AttentionQueue
+from prichal.services.boarding import Boarding
 from prichal.services.cases import CaseService
 from prichal.services.catalog import CatalogService
 from prichal.services.catalog_admin import CatalogAdmin
@@ -316,6 +317,12 @@ class Container:
     @cached_property
     def order_actions(self) -> OrderActions:
         return OrderActions(uow=self.uow, relay=self.relay, refunds=lambda: self.refunds, clock=self.now)
+
+    @cached_property
+    def boarding(self) -> Boarding:
+        from prichal.domain.ticket_codes import verify
+
+        return Boarding(uow=self.uow, verify=lambda code: verify(code, self.ticket_signer.public_key), clock=self.now)
 
     @cached_property
     def attention_queue(self) -> AttentionQueue:

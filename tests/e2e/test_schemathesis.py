@@ -42,7 +42,8 @@ from tests.e2e.gateway_harness import (
 )
 
 FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
-             "expire-holds", "outbox-relay", "issue-documents", "admin", "refund", "refund-reconcile")
+             "expire-holds", "outbox-relay", "issue-documents", "admin", "refund", "refund-reconcile",
+             "boarding")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SANDBOX_SECRET = "sandbox-secret"  # the runtime's development default
 # Fuzzing examples per operation (the coverage phase adds its own fixed cases); a deeper run

@@ -442,7 +442,7 @@ def test_the_scanner_downloads_the_revocation_list_with_a_staff_token(container,
     order = paid(container, demo, fake_yookassa, seats=("main-F-3",))
     container.refunds.refund(tenant, order["id"], None, "k-" + uuid.uuid4().hex, Buyer(order["access_token"]))
     ticket = tickets_of(owner_engine, order["id"])[0].id
-    token = staff_token(tenant.id, "agent", scopes=["orders.read"])
+    token = staff_token(tenant.id, "agent", scopes=["tickets.board"])
     answer = call("refund", "GET", "/revocations", tenant=demo.slug, headers=bearer(token),
                   query={"sailing_id": assigned_sailing(demo)})
     assert answer.status == 200, answer.json

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from tests.support import load_function
 
 FUNCTIONS = ("catalog", "lock-seat", "create-order", "payment-webhook", "mock-payments", "documents", "crm", "hello",
-             "expire-holds", "outbox-relay", "issue-documents", "admin", "supplier-sync", "supplier-orders")
+             "expire-holds", "outbox-relay", "issue-documents", "admin", "supplier-sync", "supplier-orders",
+             "boarding")
 NO_CONTENT = {"204", "303"}
 
 

@@ -24,12 +24,13 @@ def test_the_permission_strings_are_the_agreed_ones():
     assert {p.value for p in Permission} == {
         "orders.read", "orders.edit", "orders.refund", "orders.refund_override", "cases.read", "cases.manage",
         "reports.export", "catalog.read", "catalog.manage", "seatmaps.manage", "sailings.cancel", "staff.manage",
-        "tenant.settings", "suppliers.manage", "audit.read", "tenants.manage"}
+        "tenant.settings", "suppliers.manage", "audit.read", "tenants.manage", "tickets.board"}
     assert {r.value for r in Role} == {"agent", "supervisor", "finance", "admin", "platform_admin"}
 
 
 def test_the_role_table():
-    agent = {P.ORDERS_READ, P.ORDERS_EDIT, P.ORDERS_REFUND, P.CASES_READ, P.CASES_MANAGE, P.CATALOG_READ}
+    agent = {P.ORDERS_READ, P.ORDERS_EDIT, P.ORDERS_REFUND, P.CASES_READ, P.CASES_MANAGE, P.CATALOG_READ,
+             P.TICKETS_BOARD}
     assert ROLE_PERMISSIONS[Role.AGENT] == agent
     assert ROLE_PERMISSIONS[Role.SUPERVISOR] == agent | {P.ORDERS_REFUND_OVERRIDE, P.SAILINGS_CANCEL, P.AUDIT_READ}
     assert ROLE_PERMISSIONS[Role.FINANCE] == {P.ORDERS_READ, P.REPORTS_EXPORT, P.CATALOG_READ, P.AUDIT_READ}

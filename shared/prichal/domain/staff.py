@@ -43,6 +43,7 @@ class Permission(StrEnum):
     TENANT_SETTINGS = "tenant.settings"
     SUPPLIERS_MANAGE = "suppliers.manage"
     AUDIT_READ = "audit.read"
+    TICKETS_BOARD = "tickets.board"  # scan tickets at the gangway, download the revocation list
     TENANTS_MANAGE = "tenants.manage"  # platform only
 
 
@@ -51,7 +52,8 @@ TENANT_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN}
 PLATFORM_PERMISSIONS = frozenset({P.TENANTS_MANAGE})
 TENANT_PERMISSIONS = frozenset(Permission) - PLATFORM_PERMISSIONS
 
-_AGENT = frozenset({P.ORDERS_READ, P.ORDERS_EDIT, P.ORDERS_REFUND, P.CASES_READ, P.CASES_MANAGE, P.CATALOG_READ})
+_AGENT = frozenset({P.ORDERS_READ, P.ORDERS_EDIT, P.ORDERS_REFUND, P.CASES_READ, P.CASES_MANAGE, P.CATALOG_READ,
+                    P.TICKETS_BOARD})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.AGENT: _AGENT,
     Role.SUPERVISOR: _AGENT | {P.ORDERS_REFUND_OVERRIDE, P.SAILINGS_CANCEL, P.AUDIT_READ},

@@ -6,14 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from prichal.domain.boarding import BoardingTicket
 from prichal.domain.inventory import TicketRow
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.vat import VatRate
 
-from .tables import order_items, order_numbers, orders, tickets
+from .tables import order_items, order_numbers, orders, sailings, tickets
 
 
 def _order(row: Any, items: tuple[OrderItem, ...] = ()) -> Order:
@@ -134,6 +135,30 @@ class OrderRepository:
             tickets.c.id == ticket_id, tickets.c.status == TicketStatus.SOLD.value, tickets.c.boarded_at.is_(None))
             .values(boarded_at=at).returning(tickets.c.id)).first()
         return done is not None
+
+    def boarding_ticket(self, ticket_id: str, for_update: bool = False) -> BoardingTicket | None:
+        """A ticket of an order with what the gangway shows (``for_update``: the ticket row locked)."""
+        query = (select(tickets.c.id, tickets.c.order_id, orders.c.number, tickets.c.sailing_id, sailings.c.departs_at,
+                        tickets.c.seat_id, order_items.c.ticket_type, order_items.c.description,
+                        orders.c.customer_name, tickets.c.status, tickets.c.boarded_at)
+                 .select_from(tickets.join(orders, orders.c.id == tickets.c.order_id)
+                              .join(order_items, (order_items.c.order_id == tickets.c.order_id)
+                                    & (order_items.c.ticket_id == tickets.c.id))
+                              .join(sailings, sailings.c.id == tickets.c.sailing_id))
+                 .where(tickets.c.id == ticket_id))
+        row = self.conn.execute(query.with_for_update(of=tickets) if for_update else query).first()
+        if row is None:
+            return None
+        return BoardingTicket(row.id, row.order_id, row.number, row.sailing_id, row.departs_at, row.seat_id,
+                              row.ticket_type, row.description, row.customer_name, TicketStatus(row.status),
+                              row.boarded_at)
+
+    def boarding_counts(self, sailing_id: str) -> dict[str, int]:
+        """A sailing's sold tickets, and how many of them boarded."""
+        row = self.conn.execute(select(
+            func.count().label("sold"), func.count().filter(tickets.c.boarded_at.is_not(None)).label("boarded"))
+            .where(tickets.c.sailing_id == sailing_id, tickets.c.status == TicketStatus.SOLD.value)).one()
+        return {"sold": row.sold, "boarded": row.boarded}
 
     def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
         """Unpaid orders past their expiry, locked; rows another worker holds are skipped."""

@@ -314,6 +314,7 @@ tickets = Table(
     # The final guarantee against double sales: one live ticket per seat of a sailing.
     Index("uq_tickets_live_seat", "sailing_id", "seat_id", unique=True,
           postgresql_where=text("seat_id IS NOT NULL AND status IN ('reserved', 'sold')")),
+    Index("ix_tickets_sailing", "sailing_id", "status", postgresql_include=["boarded_at"]),  # boarding (0019)
 )
 
 orders = Table(
