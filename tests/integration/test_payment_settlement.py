@@ -337,7 +337,8 @@ def test_one_unreachable_account_is_asked_once_per_run(container, demo, shop, fa
     before = len(_control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"])
     ran = _expire()
     asked = _control(fake_yookassa, demo, "GET", "/sandbox/requests")["items"][before:]
-    assert [r["operation"] for r in asked] == ["get_payment"] * 3  # one order's attempts, none for the other
+    # one order's attempts (as many as its tenant's share of the run allows), none for the other
+    assert 1 <= len(asked) <= 3 and {(r["operation"], r["path"]) for r in asked} == {("get_payment", asked[0]["path"])}
     assert ran["deferred_orders"] >= 2
     assert [_order_row(owner_engine, o["id"]).status for o in orders] == ["awaiting_payment"] * 2
     _expire()

@@ -21,8 +21,9 @@ Clock = Callable[[], float]
 T = TypeVar("T")
 
 # No tenant's provider calls get less than this of a cron run (if the run has it left): one
-# YooKassa call answers in well under a second; a dead provider costs at most this.
-FAIR_SHARE_FLOOR_SECONDS = 2.0
+# call with its retries fits (three fast answers and 1.5 s of backoff); a dead provider
+# costs at most this.
+FAIR_SHARE_FLOOR_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
