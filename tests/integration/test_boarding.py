@@ -86,6 +86,8 @@ def test_a_ticket_of_another_sailing_is_refused(container, demo, ticket):
     answer = scan(demo, staff_token(demo.tenant_id, "agent"), ticket["code"], sailing_id=other)
     assert answer.status == 409 and answer.json["code"] == "ticket-wrong-sailing"
     assert answer.json["ticket_sailing_id"] == ticket["order"].sailing_id
+    malformed = scan(demo, staff_token(demo.tenant_id, "agent"), ticket["code"], sailing_id="not-a-uuid")
+    assert malformed.status == 422 and malformed.json["errors"][0]["loc"] == ["body", "sailing_id"]
 
 
 @pytest.mark.parametrize("code", ["", "PT2.garbage", "x" * 1001, "PT1.AAAA.BBBB"])

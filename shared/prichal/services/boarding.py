@@ -29,6 +29,7 @@ from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import InvalidTicketCode, TicketClaims
 
 from .inventory import Inventory
+from .refunds import actor_label
 
 
 class InvalidCode(InvalidInput):
@@ -58,7 +59,10 @@ class Boarding:
 
     def scan(self, tenant: Tenant, code: str, actor: StaffActor, sailing_id: str | None = None) -> BoardingTicket:
         """Board the ticket of ``code`` (at the gangway of ``sailing_id``, when given)."""
-        at_sailing = None if sailing_id is None else _sailing_id(sailing_id)
+        at_sailing = None if sailing_id is None else canonical_uuid(sailing_id)
+        if sailing_id is not None and at_sailing is None:
+            raise InvalidInput("sailing_id is not a sailing id", errors=[
+                {"loc": ["body", "sailing_id"], "type": "uuid_parsing", "msg": "a sailing id (UUID)"}])
         try:
             claims = self._verify(code.strip())
         except InvalidTicketCode as exc:
@@ -80,7 +84,7 @@ class Boarding:
                 raise
             if not Inventory.board(uow, ticket.id, now):  # checked under the row lock: cannot happen
                 raise TicketNotValid("the ticket changed while it was scanned; scan it again", ticket_id=ticket.id)
-            uow.log.record("ticket.boarded", "ticket", ticket.id, f"staff:{actor.user_id}", ticket.order_id,
+            uow.log.record("ticket.boarded", "ticket", ticket.id, actor_label(actor), ticket.order_id,
                            sailing_id=ticket.sailing_id, seat_id=ticket.seat_id)
             uow.audit.record(actor, "ticket.board", "ticket", ticket.id, order_id=ticket.order_id,
                              sailing_id=ticket.sailing_id)
