@@ -10,13 +10,12 @@ The rules live in ``prichal.services.documents``.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.entrypoints.cloudevents import event_from_request
+from prichal.entrypoints.event_bodies import OrderEventData, event_body
 from prichal.entrypoints.openapi import JSON, Media, describe
 
 app = function_app("issue-documents", "Issue documents",
@@ -24,18 +23,8 @@ app = function_app("issue-documents", "Issue documents",
                    internal=True)
 
 
-class PaidData(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    order_id: str = Field(description="a UUID")
-
-
-class OrderPaidEvent(BaseModel):
-    """The ``order.paid`` event as the connector delivers it (other members are ignored)."""
-
-    model_config = ConfigDict(extra="allow")
-    type: Literal["order.paid", "order.tickets-resend"]
-    tenant: str = Field(description="the tenant's id (a UUID)")
-    data: PaidData
+OrderPaidEvent = event_body("OrderPaidEvent", ("order.paid", "order.tickets-resend"), OrderEventData,
+                            "The ``order.paid`` event as the connector delivers it (other members are ignored).")
 
 
 class Issued(BaseModel):

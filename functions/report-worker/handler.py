@@ -10,13 +10,14 @@ dead-lettered at once. The rules live in ``prichal.services.reports``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.entrypoints.cloudevents import event_from_request
+from prichal.entrypoints.event_bodies import event_body
 from prichal.entrypoints.openapi import JSON, Media, describe
 
 app = function_app("report-worker", "Report worker",
@@ -31,13 +32,9 @@ class RequestedData(BaseModel):
     format: str
 
 
-class ReportRequestedEvent(BaseModel):
-    """The ``report.requested`` event as the connector delivers it (other members are ignored)."""
-
-    model_config = ConfigDict(extra="allow")
-    type: Literal["report.requested"]
-    tenant: str = Field(description="the tenant's id (a UUID)")
-    data: RequestedData
+ReportRequestedEvent = event_body("ReportRequestedEvent", ("report.requested",), RequestedData,
+                                  "The ``report.requested`` event as the connector delivers it (other members "
+                                  "are ignored).")
 
 
 class Consumed(BaseModel):

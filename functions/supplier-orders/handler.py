@@ -10,13 +10,12 @@ not answer and attempts remain: the event comes again. The rules live in
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from prichal.bootstrap import container, function_app
 from prichal.entrypoints.app import Request
 from prichal.entrypoints.cloudevents import event_from_request
+from prichal.entrypoints.event_bodies import OrderEventData, event_body
 from prichal.entrypoints.openapi import JSON, Media, describe
 
 app = function_app("supplier-orders", "Supplier orders",
@@ -24,18 +23,8 @@ app = function_app("supplier-orders", "Supplier orders",
                    internal=True)
 
 
-class OrderData(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    order_id: str = Field(description="a UUID")
-
-
-class OrderEvent(BaseModel):
-    """``order.paid`` or ``order.refunded`` as the connector delivers it."""
-
-    model_config = ConfigDict(extra="allow")
-    type: Literal["order.paid", "order.refunded"]
-    tenant: str = Field(description="the tenant's id (a UUID)")
-    data: OrderData
+OrderEvent = event_body("OrderEvent", ("order.paid", "order.refunded"), OrderEventData,
+                        "``order.paid`` or ``order.refunded`` as the connector delivers it.")
 
 
 class Pushed(BaseModel):
