@@ -99,6 +99,23 @@ def test_the_qr_code_decodes_from_the_pdf_and_its_signature_verifies(docs, demo,
         verify(forged, public)
 
 
+def test_the_qr_code_of_the_e_ticket_boards_at_the_gangway_once(docs, demo):
+    """The code a crew phone reads from the PDF is what the boarding function takes."""
+    from tests.staff_support import bearer, staff_token
+
+    order = paid_order(docs, demo, seats=("main-D-5",), types=("adult",))
+    _issue(docs, order)
+    ticket = next(d for d in _documents(docs, order) if d.kind is DocumentKind.TICKET)
+    [code] = qr_codes(docs.storage.get(ticket.s3_key))
+    gate = bearer(staff_token(demo.tenant_id, "agent", scopes=["tickets.board"]))
+    first = call("boarding", "POST", "/scans", tenant=demo.slug, headers=gate,
+                 body={"code": code, "sailing_id": order.sailing_id})
+    assert first.status == 200, first.json
+    assert (first.json["ticket_id"], first.json["seat_id"]) == (ticket.ticket_id, "main-D-5")
+    again = call("boarding", "POST", "/scans", tenant=demo.slug, headers=gate, body={"code": code})
+    assert again.status == 409 and again.json["code"] == "ticket-already-boarded"
+
+
 def test_objects_are_in_s3_with_the_recorded_sha256(docs, demo, s3):
     order = paid_order(docs, demo)
     _issue(docs, order)
