@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from prichal.domain.ticket_codes import TicketClaims, TicketSigner
 from tests.documents_support import paid_order
-from tests.staff_support import PROBLEM, ROLES, bearer, staff_token
+from tests.staff_support import PROBLEM, ROLES, bearer, crm, staff_token
 from tests.support import call
 
 
@@ -54,6 +54,9 @@ def test_a_ticket_boards_once(container, demo, ticket):
     with container.uow(demo.tenant_id) as uow:
         log = [e["action"] for e in uow.log.for_order(ticket["order"].id)]
     assert log.count("ticket.boarded") == 1
+    card = crm("GET", f"/orders/{ticket['order'].id}", demo.slug, staff_token(demo.tenant_id, "agent")).json
+    assert [(i["ticket_id"], i["boarded_at"] is not None) for i in card["items"]] == [
+        (ticket["id"], True), (ticket["order"].items[1].ticket_id, False)]  # the agent sees who is on board
 
 
 def test_the_progress_of_a_sailing(container, demo, ticket):

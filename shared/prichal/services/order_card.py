@@ -83,6 +83,7 @@ class OrderCard:
         if i.seat_id:
             seat = {"id": i.seat_id, "section": i.section, "row": i.row_label, "number": i.seat_number}
         return {"position": i.position, "ticket_id": i.ticket_id, "ticket_status": i.ticket_status,
+                "boarded_at": i.boarded_at,
                 "description": i.description, "ticket_type": i.ticket_type, "tariff_id": i.tariff_id,
                 "tariff": i.tariff_name, "seat": seat, "price": _money(i.price), "vat_rate": i.vat_rate,
                 "vat_amount": _money(i.vat_amount)}

@@ -223,6 +223,7 @@ class CardReader:
     def items(self, order_id: str, seat_map_id: str | None) -> list[Any]:
         seat = seats.alias("seat")
         columns = [order_items, tariffs.c.name.label("tariff_name"), tickets.c.status.label("ticket_status"),
+                   tickets.c.boarded_at,
                    *((seat.c.section, seat.c.row_label, seat.c.number.label("seat_number")) if seat_map_id else
                      (literal(None).label("section"), literal(None).label("row_label"),
                       literal(None).label("seat_number")))]
