@@ -162,6 +162,29 @@ def test_a_canceled_sailing_sells_nothing_more(container, demo, shop, fake_yooka
         container.refunds.cancel_sailing(tenant, sailing_id, SystemActor("cli:test"), "  ")
 
 
+def test_a_cancellation_releases_the_live_holds(container, demo, shop, fake_yookassa, owner_engine):
+    """Holds of a canceled sailing stop at once: free-seating places go back, seat claims are
+    dropped, and both holds read as released (a storefront polling them learns it)."""
+    from tests.conftest import assigned_sailing
+
+    tenant = container.tenants.by_slug(demo.slug)
+    free, seated = _free_sailing(demo), assigned_sailing(demo)
+    places = container.holds.create(tenant.id, HoldRequest(sailing_id=free, seat_ids=None, quantity=3,
+                                                           client_id="buyer-a"))
+    seats = container.holds.create(tenant.id, HoldRequest(sailing_id=seated, seat_ids=["main-C-3", "main-C-4"],
+                                                          quantity=None, client_id="buyer-b"))
+    for sailing_id in (free, seated):
+        container.refunds.cancel_sailing(tenant, sailing_id, SystemActor("cli:test"), "шторм")
+    assert container.holds.get(tenant.id, places.token).status is HoldStatus.RELEASED
+    assert container.holds.get(tenant.id, seats.token).status is HoldStatus.RELEASED
+    with owner_engine.connect() as conn:
+        held = conn.execute(select(t.sailings.c.places_held).where(t.sailings.c.id == free)).scalar_one()
+    assert held == 0
+    now_ms = int(container.now().timestamp() * 1000)
+    assert container.hold_store.seat_claims(tenant.id, seated, now_ms) == {}
+    assert container.hold_store.live_holds(tenant.id, [free], now_ms)[free].places == 0
+
+
 def test_the_cli_cancels_and_reports_progress(container, demo, shop, fake_yookassa, owner_engine, capsys):
     import json
 

@@ -45,6 +45,16 @@ class Inventory:
         uow.holds.return_places(sailing_id, quantity)
 
     @staticmethod
+    def release_sailing_holds(uow: UnitOfWork, sailing_id: str, now: datetime) -> list[Hold]:
+        """held -> free for every free-seating hold of a canceled sailing (its places back);
+        seat holds live in Redis only: ``stop_sales`` releases them."""
+        released = uow.holds.release_active(sailing_id, now)
+        places = sum(hold.quantity for hold in released)
+        if places:
+            uow.holds.return_places(sailing_id, places)
+        return released
+
+    @staticmethod
     def sell(uow: UnitOfWork, order: Order) -> None:
         """reserved -> sold (the order was paid in time); held places become sold places."""
         uow.orders.set_ticket_status(order.id, TicketStatus.SOLD)
@@ -164,9 +174,19 @@ class Inventory:
                     created_at=order.created_at, expires_at=order.expires_at)
         self._store.extend(hold, epoch_ms(now), epoch_ms(order.expires_at), key_ttl_ms)
 
-    def stop_sales(self, tenant_id: str, sailing_id: str) -> None:
-        """A canceled sailing: its seat map changes (nothing can be held any more)."""
+    def stop_sales(self, tenant_id: str, sailing_id: str, released: Iterable[Hold], now: datetime) -> int:
+        """A canceled sailing, after ``release_sailing_holds`` committed: the claims of its
+        free-seating holds and every live seat hold are dropped (their records say released),
+        and its seat map changes. Answers how many seat holds were released here."""
+        for hold in released:
+            self._store.release(tenant_id, sailing_id, hold.token, [], HoldStatus.RELEASED)
+        by_token: dict[str, list[str]] = {}
+        for seat_id, (token, _) in self._store.seat_claims(tenant_id, sailing_id, epoch_ms(now)).items():
+            by_token.setdefault(token, []).append(seat_id)
+        for token, seat_ids in by_token.items():
+            self._store.release(tenant_id, sailing_id, token, seat_ids, HoldStatus.RELEASED)
         self._store.invalidate_seatmap(tenant_id, sailing_id)
+        return len(by_token)
 
 
 def _has_seats(order: Order) -> bool:

@@ -389,9 +389,11 @@ class RefundService:
         if isinstance(actor, Buyer):
             raise Forbidden("a buyer cannot cancel a sailing")
         sailing = self._sailing(tenant, sailing_id)
+        released: list[Any] = []
         with self._uow(tenant.id) as uow:
             if uow.refunds.cancellation(sailing.id, for_update=True) is None:
                 uow.refunds.start_cancellation(sailing.id, reason, actor_label(actor))
+                released = self._inventory.release_sailing_holds(uow, sailing.id, self._now())
                 uow.log.record("sailing.canceled", "sailing", sailing.id, actor_label(actor), None, reason=reason)
                 uow.outbox.add_event(SailingCanceled(sailing_id=sailing.id, reason=reason,
                                                      canceled_by=actor_label(actor)),
@@ -400,7 +402,7 @@ class RefundService:
                     uow.audit.record(actor, "sailing.cancel", "sailing", sailing.id, reason=reason)
                 uow.commit()
         self._catalog_changed(tenant.id)  # every process sees the sailing canceled at once
-        self._inventory.stop_sales(tenant.id, sailing.id)
+        self._inventory.stop_sales(tenant.id, sailing.id, released, self._now())  # also on a resumed call
         self._relay.publish_pending(tenant.id)
         return self.resume_cancellation(tenant, sailing.id, max_batches)
 

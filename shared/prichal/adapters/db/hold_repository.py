@@ -55,6 +55,14 @@ class HoldRepository:
             .values(status=HoldStatus.EXPIRED.value, closed_at=now).returning(*seat_holds.c))
         return [_hold(row) for row in rows]
 
+    def release_active(self, sailing_id: str, at: datetime) -> list[Hold]:
+        """Every active hold of a sailing recorded here (free seating) becomes released."""
+        rows = self.conn.execute(
+            update(seat_holds).where(seat_holds.c.sailing_id == sailing_id,
+                                     seat_holds.c.status == HoldStatus.ACTIVE.value)
+            .values(status=HoldStatus.RELEASED.value, closed_at=at).returning(*seat_holds.c))
+        return [_hold(row) for row in rows]
+
     # --- free seating: sold + held never exceeds capacity (a CHECK on sailings) -----------
     def reserve_places(self, sailing_id: str, quantity: int) -> bool:
         return self._add_within_capacity(sailing_id, quantity, sailings.c.places_held)
