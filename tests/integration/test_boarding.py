@@ -84,6 +84,14 @@ def test_a_refunded_ticket_is_refused_and_nothing_changes(container, demo, ticke
         assert conn.execute(text("SELECT boarded_at FROM tickets WHERE id = :t"), {"t": ticket["id"]}).scalar() is None
 
 
+def test_a_ticket_of_a_canceled_sailing_is_refused_while_its_refunds_run(container, demo, ticket, owner_engine):
+    with owner_engine.begin() as conn:  # canceled, the refund batches not there yet: the ticket is still sold
+        conn.execute(text("UPDATE sailings SET status = 'cancelled' WHERE id = :s"), {"s": ticket["order"].sailing_id})
+    answer = scan(demo, staff_token(demo.tenant_id, "agent"), ticket["code"])
+    assert answer.status == 409 and answer.json["code"] == "ticket-not-valid"
+    assert answer.json["sailing_status"] == "cancelled" and answer.json["ticket_status"] == "sold"
+
+
 def test_a_ticket_of_another_sailing_is_refused(container, demo, ticket):
     other = next(s["id"] for s in demo.sailings if s["id"] != ticket["order"].sailing_id)
     answer = scan(demo, staff_token(demo.tenant_id, "agent"), ticket["code"], sailing_id=other)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .catalog import SailingStatus
 from .errors import Conflict
 from .orders import TicketStatus
 
@@ -23,6 +24,7 @@ class BoardingTicket:
     order_number: int
     sailing_id: str
     departs_at: datetime
+    sailing_status: SailingStatus
     seat_id: str | None
     ticket_type: str
     description: str
@@ -54,6 +56,9 @@ def check_boarding(ticket: BoardingTicket, sailing_id: str | None) -> None:
     if ticket.boarded_at is not None:
         raise AlreadyBoarded(f"boarded at {ticket.boarded_at.isoformat()}", ticket_id=ticket.id,
                              boarded_at=ticket.boarded_at.isoformat())
+    if ticket.sailing_status is SailingStatus.CANCELLED:  # its refunds may still be running
+        raise TicketNotValid("the sailing is canceled", ticket_id=ticket.id, ticket_status=ticket.status.value,
+                             sailing_status=ticket.sailing_status.value)
     if ticket.status is not TicketStatus.SOLD:
         raise TicketNotValid(f"the ticket is {ticket.status.value}", ticket_id=ticket.id,
                              ticket_status=ticket.status.value)

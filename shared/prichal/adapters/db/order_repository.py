@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from prichal.domain.boarding import BoardingTicket
+from prichal.domain.catalog import SailingStatus
 from prichal.domain.inventory import TicketRow
 from prichal.domain.orders import Customer, Order, OrderItem, OrderStatus, TicketStatus
 from prichal.domain.vat import VatRate
@@ -139,7 +140,8 @@ class OrderRepository:
     def boarding_ticket(self, ticket_id: str, for_update: bool = False) -> BoardingTicket | None:
         """A ticket of an order with what the gangway shows (``for_update``: the ticket row locked)."""
         query = (select(tickets.c.id, tickets.c.order_id, orders.c.number, tickets.c.sailing_id, sailings.c.departs_at,
-                        tickets.c.seat_id, order_items.c.ticket_type, order_items.c.description,
+                        sailings.c.status.label("sailing_status"), tickets.c.seat_id, order_items.c.ticket_type,
+                        order_items.c.description,
                         orders.c.customer_name, tickets.c.status, tickets.c.boarded_at)
                  .select_from(tickets.join(orders, orders.c.id == tickets.c.order_id)
                               .join(order_items, (order_items.c.order_id == tickets.c.order_id)
@@ -149,7 +151,8 @@ class OrderRepository:
         row = self.conn.execute(query.with_for_update(of=tickets) if for_update else query).first()
         if row is None:
             return None
-        return BoardingTicket(row.id, row.order_id, row.number, row.sailing_id, row.departs_at, row.seat_id,
+        return BoardingTicket(row.id, row.order_id, row.number, row.sailing_id, row.departs_at,
+                              SailingStatus(row.sailing_status), row.seat_id,
                               row.ticket_type, row.description, row.customer_name, TicketStatus(row.status),
                               row.boarded_at)
 
