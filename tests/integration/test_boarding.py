@@ -13,7 +13,7 @@ from sqlalchemy import text
 from prichal.domain.ticket_codes import TicketClaims, TicketSigner
 from tests.documents_support import paid_order
 from tests.staff_support import PROBLEM, ROLES, bearer, crm, staff_token
-from tests.support import call
+from tests.support import call, internal
 
 
 def _code(container, demo, ticket_id: str, sailing_id: str, number: int) -> str:
@@ -57,6 +57,22 @@ def test_a_ticket_boards_once(container, demo, ticket):
     card = crm("GET", f"/orders/{ticket['order'].id}", demo.slug, staff_token(demo.tenant_id, "agent")).json
     assert [(i["ticket_id"], i["boarded_at"] is not None) for i in card["items"]] == [
         (ticket["id"], True), (ticket["order"].items[1].ticket_id, False)]  # the agent sees who is on board
+
+
+def test_scans_are_counted_by_outcome_on_metrics(container, demo, ticket):
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("prichal_boarding_scans_total", {"outcome": outcome}) or 0.0
+
+    before = {o: count(o) for o in ("boarded", "ticket-already-boarded", "invalid-ticket-code")}
+    gate = staff_token(demo.tenant_id, "agent", scopes=["tickets.board"])
+    for code in (ticket["code"], ticket["code"], "PT2.garbage"):
+        scan(demo, gate, code)
+    assert {o: count(o) - before[o] for o in before} == {"boarded": 1, "ticket-already-boarded": 1,
+                                                         "invalid-ticket-code": 1}
+    text_metrics = call("boarding", "GET", "/metrics", headers=internal()).raw.decode()
+    assert 'prichal_boarding_scans_total{outcome="boarded"}' in text_metrics
 
 
 def test_the_progress_of_a_sailing(container, demo, ticket):

@@ -32,6 +32,9 @@ REFUNDS_STUCK = Gauge("prichal_refunds_stuck", "Refunds still unsent to the prov
 REFUNDS = Counter("prichal_refunds_total", "Refunds of tickets made, by kind (buyer, agent, sailing_canceled)",
                   ["kind"])
 REFUND_AMOUNT = Counter("prichal_refunded_rubles_total", "Rubles refunded (tickets), by kind", ["kind"])
+BOARDING_SCANS = Counter("prichal_boarding_scans_total", "Tickets scanned at the gangway, by outcome "
+                         "(boarded, ticket-already-boarded, ticket-not-valid, ticket-wrong-sailing, "
+                         "invalid-ticket-code, not-found)", ["outcome"])
 DOCUMENT_EMAILS = Counter("prichal_document_emails_total", "Buyer emails with documents by outcome", ["outcome"])
 
 

@@ -27,6 +27,7 @@ from prichal.domain.ids import canonical_uuid
 from prichal.domain.staff import StaffActor
 from prichal.domain.tenants import Tenant
 from prichal.domain.ticket_codes import InvalidTicketCode, TicketClaims
+from prichal.observability.metrics import BOARDING_SCANS
 
 from .inventory import Inventory
 from .refunds import actor_label
@@ -59,6 +60,15 @@ class Boarding:
 
     def scan(self, tenant: Tenant, code: str, actor: StaffActor, sailing_id: str | None = None) -> BoardingTicket:
         """Board the ticket of ``code`` (at the gangway of ``sailing_id``, when given)."""
+        try:
+            ticket = self._scan(tenant, code, actor, sailing_id)
+        except DomainError as refused:
+            BOARDING_SCANS.labels(refused.code).inc()
+            raise
+        BOARDING_SCANS.labels("boarded").inc()
+        return ticket
+
+    def _scan(self, tenant: Tenant, code: str, actor: StaffActor, sailing_id: str | None) -> BoardingTicket:
         at_sailing = None if sailing_id is None else canonical_uuid(sailing_id)
         if sailing_id is not None and at_sailing is None:
             raise InvalidInput("sailing_id is not a sailing id", errors=[
