@@ -44,7 +44,7 @@ from prichal.domain.holds import HoldPolicy
 from prichal.domain.orders import PaymentAccount
 from prichal.domain.suppliers import SupplierAccount
 from prichal.domain.tenants import Tenant
-from prichal.domain.ticket_codes import TicketSigner, parse_private_key
+from prichal.domain.ticket_codes import InvalidTicketCode, TicketClaims, TicketSigner, parse_private_key, verify
 from prichal.entrypoints.app import FunctionApp
 from prichal.entrypoints.edge import EdgePolicy
 from prichal.entrypoints.tenancy import TenantResolver
@@ -320,20 +320,20 @@ class Container:
 
     @cached_property
     def boarding(self) -> Boarding:
-        from prichal.domain.ticket_codes import verify
-
-        return Boarding(uow=self.uow, verify=lambda code: verify(code, self.ticket_signer.public_key), clock=self.now)
+        return Boarding(uow=self.uow, verify=self.ticket_claims, clock=self.now)
 
     @cached_property
     def attention_queue(self) -> AttentionQueue:
         return AttentionQueue(uow=self.uow, clock=self.now,
                               refund_pending_alert=timedelta(minutes=self.settings.crm_refund_pending_alert_minutes))
 
-    def _ticket_id_of_code(self, code: str) -> str | None:
-        from prichal.domain.ticket_codes import InvalidTicketCode, verify
+    def ticket_claims(self, code: str) -> TicketClaims:
+        """A ticket code's claims, verified with our key; ``InvalidTicketCode`` otherwise."""
+        return verify(code, self.ticket_signer.public_key)
 
+    def _ticket_id_of_code(self, code: str) -> str | None:
         try:
-            return verify(code, self.ticket_signer.public_key).ticket
+            return self.ticket_claims(code).ticket
         except InvalidTicketCode:
             return None
 

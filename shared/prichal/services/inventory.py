@@ -174,10 +174,10 @@ class Inventory:
                     created_at=order.created_at, expires_at=order.expires_at)
         self._store.extend(hold, epoch_ms(now), epoch_ms(order.expires_at), key_ttl_ms)
 
-    def stop_sales(self, tenant_id: str, sailing_id: str, released: Iterable[Hold], now: datetime) -> int:
+    def stop_sales(self, tenant_id: str, sailing_id: str, released: Iterable[Hold], now: datetime) -> None:
         """A canceled sailing, after ``release_sailing_holds`` committed: the claims of its
         free-seating holds and every live seat hold are dropped (their records say released),
-        and its seat map changes. Answers how many seat holds were released here."""
+        and its seat map changes."""
         for hold in released:
             self._store.release(tenant_id, sailing_id, hold.token, [], HoldStatus.RELEASED)
         by_token: dict[str, list[str]] = {}
@@ -186,7 +186,6 @@ class Inventory:
         for token, seat_ids in by_token.items():
             self._store.release(tenant_id, sailing_id, token, seat_ids, HoldStatus.RELEASED)
         self._store.invalidate_seatmap(tenant_id, sailing_id)
-        return len(by_token)
 
 
 def _has_seats(order: Order) -> bool:

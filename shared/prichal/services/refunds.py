@@ -40,6 +40,7 @@ from prichal.adapters.payments.deadline import FAIR_SHARE_FLOOR_SECONDS, fair_tu
 from prichal.domain.catalog import Sailing, SailingStatus
 from prichal.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from prichal.domain.events import OrderRefunded, RefundedTicket, SailingCanceled
+from prichal.domain.holds import Hold
 from prichal.domain.ids import canonical_uuid
 from prichal.domain.inventory import SeatChange, TicketRow
 from prichal.domain.orders import Order, OrderItem, OrderStatus, PaymentStatus, TicketStatus
@@ -389,7 +390,7 @@ class RefundService:
         if isinstance(actor, Buyer):
             raise Forbidden("a buyer cannot cancel a sailing")
         sailing = self._sailing(tenant, sailing_id)
-        released: list[Any] = []
+        released: list[Hold] = []
         with self._uow(tenant.id) as uow:
             if uow.refunds.cancellation(sailing.id, for_update=True) is None:
                 uow.refunds.start_cancellation(sailing.id, reason, actor_label(actor))
